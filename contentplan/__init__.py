@@ -1,0 +1,29 @@
+"""contentplan: classify questions, queries and content into buyer-journey stages, in French and
+English, and report content gaps per stage and persona.
+
+The public API is imported lazily so that ``import contentplan`` stays fast.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "classify", "load_model", "load_scheme", "train_model", "ContentplanError"]
+
+
+def __getattr__(name: str):
+    if name in ("classify", "load_model"):
+        from . import api
+        return getattr(api, name)
+    if name == "train_model":
+        from .training import train_model
+        return train_model
+    if name == "load_scheme":
+        from .schemes import load_scheme
+        return load_scheme
+    if name == "ContentplanError":
+        from .errors import ContentplanError
+        return ContentplanError
+    if name == "gap_report":
+        from .gaps import gap_report
+        return gap_report
+    raise AttributeError(f"module 'contentplan' has no attribute {name!r}")

@@ -1,0 +1,147 @@
+"""Model folders: ``meta.json`` (format version, library versions, labels, embedder, corpus hash,
+metrics), ``estimator.skops`` (the fitted StageClassifier, loaded with skops and an explicit
+trusted-types list — never pickle) and a ``README.md`` model card."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from importlib import resources
+from pathlib import Path
+
+from .errors import ModelError
+
+FORMAT_VERSION = 1
+META = "meta.json"
+ESTIMATOR = "estimator.skops"
+CARD = "README.md"
+DEFAULT_MODEL_NAME = "default"
+
+# Every type the saved estimator may contain. Anything else in a file is refused before loading.
+TRUSTED_TYPES = [
+    "contentplan.model.StageClassifier",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.dtype",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.int",
+    "builtins.float",
+    "builtins.bool",
+]
+
+
+def library_versions() -> dict:
+    import numpy
+    import sklearn
+    import skops
+
+    from . import __version__
+    return {"contentplan": __version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
+            "skops": skops.__version__}
+
+
+def default_model_dir() -> Path:
+    """The committed default model: ``models/default`` next to the package (repo checkout), or the
+    copy installed inside the package."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "models" / DEFAULT_MODEL_NAME, here / "models" / DEFAULT_MODEL_NAME):
+        if (cand / META).is_file():
+            return cand
+    try:
+        cand = Path(str(resources.files("contentplan").joinpath("models").joinpath(DEFAULT_MODEL_NAME)))
+        if (cand / META).is_file():
+            return cand
+    except (FileNotFoundError, TypeError):
+        pass
+    raise ModelError("no default model found (models/default); train one with: contentplan train --corpus corpora -o models/default")
+
+
+def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
+    """Write a model folder atomically (a temporary folder renamed into place)."""
+    import skops.io as sio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=str(path.parent)))
+    try:
+        sio.dump(estimator, tmp / ESTIMATOR)
+        full = {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta}
+        (tmp / META).write_text(json.dumps(full, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+        (tmp / CARD).write_text(card or "", encoding="utf-8")
+        if path.exists():
+            backup = path.with_name(f".{path.name}.old")
+            if backup.exists():
+                shutil.rmtree(backup)
+            path.rename(backup)
+            tmp.rename(path)
+            shutil.rmtree(backup)
+        else:
+            tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_meta(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"{path}: model folder not found; pass --model with a folder made by 'contentplan train'")
+    meta_file = path / META
+    if not meta_file.is_file():
+        raise ModelError(f"{path}: not a model folder (no {META}); pass a folder made by 'contentplan train'")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelError(f"{meta_file}: corrupt {META} ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{meta_file}: corrupt {META}; retrain with 'contentplan train'")
+    fv = meta.get("format_version")
+    if fv != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format version {fv!r} is not supported (this contentplan reads version {FORMAT_VERSION}); retrain with 'contentplan train'")
+    for key in ("labels", "embedder"):
+        if key not in meta:
+            raise ModelError(f"{meta_file}: missing key '{key}'; retrain with 'contentplan train'")
+    return meta
+
+
+def load_estimator(path: str | Path, meta: dict):
+    """Load the estimator with skops, refusing any type outside TRUSTED_TYPES."""
+    import skops.io as sio
+
+    est_file = Path(path) / ESTIMATOR
+    if not est_file.is_file():
+        pickled = [p.name for p in Path(path).glob("*.pkl")] + [p.name for p in Path(path).glob("*.pickle")]
+        hint = f" (found {', '.join(pickled)}: pickle files are never loaded)" if pickled else ""
+        raise ModelError(f"{path}: no {ESTIMATOR}{hint}; retrain with 'contentplan train'")
+    try:
+        untrusted = sio.get_untrusted_types(file=est_file)
+    except Exception as err:  # skops raises zip / json / key errors on corrupt files
+        raise ModelError(f"{est_file}: corrupt model file ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+    bad = [t for t in untrusted if t not in TRUSTED_TYPES]
+    if bad:
+        raise ModelError(f"{est_file}: refuses to load untrusted type(s) {', '.join(sorted(bad))}; "
+                         "only models made by 'contentplan train' are loaded")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = sio.load(est_file, trusted=[t for t in untrusted])
+    except Exception as err:
+        raise ModelError(f"{est_file}: cannot load model ({err.__class__.__name__}: {err}); retrain with 'contentplan train'") from None
+    from .model import StageClassifier
+    if not isinstance(est, StageClassifier):
+        raise ModelError(f"{est_file}: holds a {type(est).__name__}, not a StageClassifier; retrain with 'contentplan train'")
+    if list(est.classes_) != list(meta["labels"]):
+        raise ModelError(f"{path}: labels in {META} do not match the estimator; retrain with 'contentplan train'")
+    dim = meta.get("embedding_dim")
+    if est.embedder and dim is not None and getattr(est, "embedding_dim_", dim) != dim:
+        raise ModelError(f"{path}: embedding dimension mismatch ({est.embedding_dim_} in the estimator, {dim} in {META}); retrain with 'contentplan train'")
+    return est

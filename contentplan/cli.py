@@ -1,0 +1,192 @@
+"""Command-line interface: a thin layer over the library.
+
+Each command parses options, calls one library function and writes the result. Library errors
+(``ContentplanError``) become one ``Error: ...`` line and exit code 1, in one place (``main``).
+Heavy libraries are imported inside commands so that ``--help`` and ``--version`` stay instant.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+
+
+def output_options(func):
+    """Shared -f/--format, -o/--output and -q/--quiet options."""
+    @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+                  help="Output format (default: from the -o extension, else table).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
+                  help="Write to this file instead of stdout (written atomically).")
+    @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def resolve_format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    if output and output != "-":
+        ext = Path(output).suffix.lower().lstrip(".")
+        if ext in ("csv", "json", "jsonl", "xlsx"):
+            return ext
+    return "table"
+
+
+def progress(total: int | None, desc: str, quiet: bool):
+    """A tqdm bar on stderr, only for an interactive terminal."""
+    from tqdm import tqdm
+    disable = quiet or not sys.stderr.isatty() or os.environ.get("CONTENTPLAN_NO_PROGRESS")
+    return tqdm(total=total, desc=desc, unit=" rows", disable=bool(disable), file=sys.stderr, leave=False)
+
+
+class ContentplanGroup(click.Group):
+    """Turns library errors into one-line messages; no traceback unless CONTENTPLAN_DEBUG=1."""
+
+    def invoke(self, ctx):
+        from .errors import ContentplanError
+        try:
+            return super().invoke(ctx)
+        except ContentplanError as err:
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; no output file was written", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(1)
+        except MemoryError:
+            raise click.ClickException("out of memory; split the input into smaller files") from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, with the way to get details
+            if os.environ.get("CONTENTPLAN_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it") from None
+
+
+@click.group(cls=ContentplanGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="contentplan")
+def cli():
+    """Plan inbound content: classify questions, queries and content into buyer-journey stages
+    (French and English) and report content gaps per stage and persona.
+
+    Example:
+
+    \b
+        contentplan classify "combien coûte votre CRM ?" "what is lead nurturing"
+    """
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("-i", "--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Table or text file to classify (CSV/TSV/XLSX/JSON/JSONL/TXT, '-' for stdin).")
+@click.option("--text-column", help="Column holding the text (detected when omitted).")
+@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
+              help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
+@click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
+@click.option("--no-explain", is_flag=True, help="Skip the explanation column (a little faster).")
+@output_options
+def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet):
+    """Assign a journey stage, confidence, language and search intent to each text.
+
+    Every input column is kept (volume, position, URL...), one output row per input row, same order.
+
+    Example:
+
+    \b
+        contentplan classify "combien coûte votre CRM ?" "what is lead nurturing"
+        contentplan classify -i queries.csv --text-column Query -o staged.csv
+    """
+    from .commands import run_classify
+    if not texts and not input_path:
+        raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")
+    run_classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
+                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet))
+
+
+@cli.command()
+@click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder (train/ and test/).")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="Model folder to write.")
+@click.option("--embedder", default="use-multilingual", show_default=True,
+              help="use-multilingual, tfidf-hash, none, or sentence-transformers:<model name or path>.")
+@click.option("--C", "c_value", type=float, default=4.0, show_default=True, help="Inverse regularisation strength.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def train(corpus, output, embedder, c_value, quiet):
+    """Train a stage classifier on a labeled corpus and write a model folder.
+
+    Example:
+
+    \b
+        contentplan train --corpus corpora -o models/my-model
+    """
+    from .training import train_model
+    say = (lambda m: None) if quiet else (lambda m: click.echo(f"[train] {m}", err=True))
+    _, meta = train_model(corpus, output, None if embedder == "none" else embedder, C=c_value, progress=say)
+    bj = meta.get("metrics_test", {}).get("buyer-journey", {}).get("questions", {}).get("model")
+    click.echo(f"wrote {output}" + (f" (test buyer-journey questions: macro-F1 {bj['macro_f1']:.3f})" if bj else ""))
+
+
+@cli.command()
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Labeled file (text + stage/label columns, any scheme); default: the corpus test split.")
+@click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder for the test split.")
+@click.option("--text-column", help="Column holding the text.")
+@click.option("--label-column", help="Column holding the gold stage.")
+@click.option("--scheme", default=None, help="Scheme of the labels (default: guessed; canonical labels use buyer-journey).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt):
+    """Score the model against labeled data, with the cue-word rules and TF-IDF-only baselines.
+
+    Reports accuracy, macro-F1, per-stage F1, per-language scores and the confusion matrix.
+
+    Example:
+
+    \b
+        contentplan evaluate
+        contentplan evaluate --data labeled.csv --scheme oni
+    """
+    from .commands import run_evaluate
+    click.echo(run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, help="Language of labels.")
+def schemes(name, lang):
+    """List the stage schemes, or show one scheme's stages, descriptions and formats.
+
+    Example:
+
+    \b
+        contentplan schemes
+        contentplan schemes oni --lang fr
+    """
+    from .commands import show_schemes
+    click.echo(show_schemes(name, lang), nl=False)
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    try:
+        cli.main(args=argv, prog_name="contentplan")
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Evaluation: accuracy, macro-F1, per-stage F1, per-language scores and confusion matrix, for the
+model and for two baselines (cue-word rules, TF-IDF-only model), on the test split or a labeled file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from .errors import InputError, did_you_mean
+from .schemes import BUILTIN, Scheme, canonical_ids, load_scheme
+
+
+@dataclass
+class Scores:
+    name: str
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_stage_f1: dict
+    per_lang: dict
+    confusion: pd.DataFrame = field(repr=False)
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4),
+                "per_stage_f1": {k: round(v, 4) for k, v in self.per_stage_f1.items()},
+                "per_lang": {k: {m: round(x, 4) for m, x in v.items()} for k, v in self.per_lang.items()}}
+
+
+def score(name: str, gold: list[str], pred: list[str], langs: list[str], labels: list[str]) -> Scores:
+    gold, pred, langs = list(gold), list(pred), list(langs)
+    f1s = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    per_lang = {}
+    for lang in sorted(set(langs)):
+        idx = [i for i, l in enumerate(langs) if l == lang]
+        g = [gold[i] for i in idx]
+        p = [pred[i] for i in idx]
+        present = [l for l in labels if l in g]
+        per_lang[lang] = {"n": len(idx), "accuracy": accuracy_score(g, p),
+                          "macro_f1": f1_score(g, p, labels=present, average="macro", zero_division=0)}
+    cm = pd.DataFrame(confusion_matrix(gold, pred, labels=labels + (["unclear"] if "unclear" in pred else [])),
+                      index=labels + (["unclear"] if "unclear" in pred else []),
+                      columns=labels + (["unclear"] if "unclear" in pred else []))
+    present = [l for l in labels if l in gold]
+    return Scores(name, len(gold), accuracy_score(gold, pred),
+                  f1_score(gold, pred, labels=present, average="macro", zero_division=0),
+                  dict(zip(labels, map(float, f1s))), per_lang, cm)
+
+
+def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data") -> list[str]:
+    """Gold labels given as canonical stages or as the scheme's own stage ids -> scheme ids."""
+    canon = set(canonical_ids())
+    out = []
+    for i, lab in enumerate(labels):
+        lab = str(lab).strip()
+        if lab in scheme.ids:
+            out.append(lab)
+        elif lab in canon:
+            out.append(scheme.of_canonical(lab))
+        else:
+            raise InputError(f"{where}: row {i + 1}: stage '{lab}' is not in scheme '{scheme.name}' ({', '.join(scheme.ids)}) "
+                             f"nor a canonical stage{did_you_mean(lab, list(scheme.ids) + sorted(canon))}; pass --scheme with the scheme the labels use")
+    return out
+
+
+def guess_scheme(labels: list[str]) -> str:
+    """The built-in scheme whose ids cover the labels (canonical labels -> buyer-journey)."""
+    values = {str(v).strip() for v in labels}
+    if values <= set(canonical_ids()):
+        return "buyer-journey"
+    for name in BUILTIN:
+        if values <= set(load_scheme(name).ids) | set(canonical_ids()):
+            return name
+    return "buyer-journey"
+
+
+@dataclass
+class EvaluationReport:
+    """Scores of the model and its baselines on one labeled set, for one scheme."""
+
+    scheme: str
+    data: str
+    results: dict  # name -> Scores
+
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for name, s in self.results.items():
+            row = {"system": name, "n": s.n, "accuracy": round(s.accuracy, 4), "macro_f1": round(s.macro_f1, 4)}
+            for lang, v in s.per_lang.items():
+                row[f"macro_f1_{lang}"] = round(v["macro_f1"], 4)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def per_stage(self) -> pd.DataFrame:
+        stages = list(next(iter(self.results.values())).per_stage_f1)
+        return pd.DataFrame([{"stage": st, **{f"f1_{n}": round(s.per_stage_f1[st], 4) for n, s in self.results.items()}}
+                             for st in stages])
+
+    def to_dict(self) -> dict:
+        return {"scheme": self.scheme, "data": self.data,
+                "results": {n: {**s.as_dict(), "confusion": s.confusion.to_dict()} for n, s in self.results.items()}}
+
+
+def load_baseline(model):
+    """The TF-IDF-only baseline saved beside a model by ``contentplan train``, or None."""
+    from pathlib import Path
+
+    from .artifacts import load_estimator
+    from .pipeline import JourneyModel
+    from .training import BASELINE_FILE
+
+    if model.path is None or not (Path(model.path) / BASELINE_FILE).is_file():
+        return None
+    import shutil
+    import tempfile
+    # load_estimator reads estimator.skops; point it at a temporary folder holding the baseline.
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(Path(model.path) / BASELINE_FILE, Path(tmp) / "estimator.skops")
+        est = load_estimator(tmp, {"labels": model.meta["labels"], "embedding_dim": None})
+    return JourneyModel(est, model.meta, None)
+
+
+def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, data_name: str,
+                     titles: list[str] | None = None) -> EvaluationReport:
+    """Score model, TF-IDF-only baseline and cue-word rules on labeled texts (gold in scheme or canonical ids)."""
+    from .lang import detect_lang
+    from .rules import rule_stage
+
+    gold_s = gold_to_scheme(gold, scheme, data_name)
+    langs = [detect_lang(t) for t in texts]
+    M = scheme.projection_matrix()
+    ids = np.array(scheme.ids)
+
+    def predict(m):
+        if titles is not None:
+            proba = np.vstack([d.proba for d in m.documents(list(zip(titles, texts)), langs)])
+        else:
+            proba = m.proba(texts, langs)
+        return ids[(proba @ M).argmax(1)].tolist()
+
+    results = {"model": score("model", gold_s, predict(model), langs, scheme.ids)}
+    base = load_baseline(model)
+    if base is not None:
+        results["tfidf_only"] = score("tfidf_only", gold_s, predict(base), langs, scheme.ids)
+    joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]
+    results["rules"] = score("rules", gold_s, [scheme.of_canonical(rule_stage(t)) for t in joined], langs, scheme.ids)
+    return EvaluationReport(scheme.name, data_name, results)

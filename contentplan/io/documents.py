@@ -1,0 +1,246 @@
+"""Document readers: Markdown (YAML front matter kept as metadata), HTML (main text only), plain
+text and DOCX; a directory of such files is read recursively, in a stable order."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from .encoding import decode, display_name, read_bytes
+
+DOC_EXTS = {".md", ".markdown", ".html", ".htm", ".txt", ".text", ".docx"}
+MAX_UNZIPPED = 200 * 1024 ** 2  # a DOCX/XLSX that inflates beyond this is refused (zip bomb)
+MAX_RATIO = 200
+
+
+@dataclass
+class Document:
+    """A piece of content read from a file."""
+
+    path: str
+    title: str
+    text: str
+    meta: dict = field(default_factory=dict)
+    kind: str = "txt"
+
+    @property
+    def full_text(self) -> str:
+        return f"{self.title}\n\n{self.text}" if self.title else self.text
+
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def safe_yaml(text: str, where: str, what: str = "YAML", line_offset: int = 0):
+    """Parse YAML safely: no code, bounded alias expansion; errors name the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        at = f" line {mark.line + 1 + line_offset}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{where}:{at}: {what} syntax error: {err.problem}; fix it and retry") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{where}: {what} error: {err}") from None
+    if node is None:
+        return None
+    stack = [node]
+    count = 0
+    while stack:
+        n = stack.pop()
+        count += 1
+        if count > 100000:  # aliases expand: this is how a "billion laughs" bomb shows up
+            raise InputError(f"{where}: {what} expands to more than 100,000 nodes (alias bomb?); write it out plainly")
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise InputError(f"{where}: {what} error: {err}") from None
+
+
+def split_front_matter(text: str, where: str) -> tuple[dict, str, str | None]:
+    """Return (metadata, body, raw front matter or None)."""
+    m = _FRONT.match(text)
+    if not m:
+        if text.startswith("---\n") or text.startswith("---\r\n"):
+            raise InputError(f"{where}: front matter starts with '---' but has no closing '---' line; close it or remove it")
+        return {}, text, None
+    meta = safe_yaml(m.group(1), where, "front matter", line_offset=1)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise InputError(f"{where}: front matter must be a YAML mapping (key: value lines)")
+    return meta, text[m.end():], m.group(1)
+
+
+def _md_to_text(body: str) -> tuple[str, str]:
+    """Markdown to plain text; returns (first heading, text)."""
+    title = ""
+    lines = []
+    in_code = False
+    for line in body.splitlines():
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        h = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if h and not title:
+            title = h.group(1).strip()
+            continue
+        line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)
+        line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)
+        line = re.sub(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", "", line)
+        line = re.sub(r"(\*\*|__|\*|_|`)", "", line)
+        lines.append(line)
+    return title, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+_DROP_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "footer", "aside", "form", "svg",
+              "button", "template", "object", "embed", "canvas", "select"]
+_BOILER = re.compile(r"(^|[-_ ])(nav|menu|footer|header|sidebar|cookie|breadcrumb|banner|share|social|newsletter-signup|related|comments?)([-_ ]|$)", re.I)
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Main text of an HTML page; returns (title, text). Scripts, navigation and boilerplate are dropped."""
+    from bs4 import BeautifulSoup
+
+    try:
+        soup = BeautifulSoup(html, "lxml")
+    except Exception:  # lxml missing or failing: the stdlib parser is slower but always there
+        soup = BeautifulSoup(html, "html.parser")
+    title = ""
+    if soup.title and soup.title.string:
+        title = soup.title.string.strip()
+    for tag in soup(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.attrs is None:
+            continue
+        ident = " ".join([tag.get("id") or ""] + list(tag.get("class") or [])) + " " + (tag.get("role") or "")
+        if ident.strip() and _BOILER.search(ident) and tag.name not in ("html", "body", "main", "article"):
+            tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    h1 = root.find("h1") if hasattr(root, "find") else None
+    if h1 and h1.get_text(strip=True):
+        if not title:
+            title = h1.get_text(" ", strip=True)
+        h1.decompose()
+    blocks = []
+    for el in root.find_all(["p", "li", "h2", "h3", "h4", "h5", "h6", "td", "blockquote", "pre", "dd", "dt"]):
+        if el.find(["p", "li", "td"]):
+            continue
+        t = el.get_text(" ", strip=True)
+        if t:
+            blocks.append(t)
+    text = "\n\n".join(blocks) if blocks else root.get_text("\n", strip=True)
+    return title, re.sub(r"[ \t]+", " ", text).strip()
+
+
+def check_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    """Open a zip-based file (DOCX, XLSX) after checking it cannot inflate into a bomb."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InputError(f"{name}: not a valid zip-based Office file; re-save it from Word/Excel") from None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED or (len(data) and total / max(len(data), 1) > MAX_RATIO and total > 20 * 1024 ** 2):
+        raise InputError(f"{name}: archive would inflate to {total / 1e6:.0f} MB (zip bomb?); refusing to open it")
+    return zf
+
+
+def _docx_text(data: bytes, name: str) -> tuple[str, str, dict]:
+    if not data.startswith(b"PK"):
+        raise InputError(f"{name}: not a valid .docx file (not a zip archive); re-save it from Word as .docx")
+    check_zip(data, name)
+    try:
+        import docx
+        d = docx.Document(io.BytesIO(data))
+    except Exception as err:  # python-docx raises many types for corrupt files
+        raise InputError(f"{name}: cannot open as .docx ({err.__class__.__name__}); re-save it from Word") from None
+    title = (d.core_properties.title or "").strip()
+    paras = []
+    for p in d.paragraphs:
+        t = p.text.strip()
+        if not t:
+            continue
+        style = (p.style.name or "").lower() if p.style is not None else ""
+        if not title and (style.startswith("heading") or style == "title"):
+            title = t
+            continue
+        paras.append(t)
+    meta = {k: v for k, v in {"author": d.core_properties.author, "subject": d.core_properties.subject}.items() if v}
+    return title, "\n\n".join(paras), meta
+
+
+def read_document(path: str | Path) -> Document:
+    """Read one md / html / txt / docx file."""
+    p = Path(path)
+    name = display_name(path)
+    ext = p.suffix.lower()
+    if ext not in DOC_EXTS:
+        raise InputError(f"{name}: unsupported document type '{ext or '(none)'}'; use .md, .html, .txt or .docx")
+    data = read_bytes(p)
+    if not data.strip():
+        raise InputError(f"{name}: file is empty; write some text in it")
+    if ext == ".docx":
+        title, text, meta = _docx_text(data, name)
+        return Document(str(p), title or p.stem, text, meta, "docx")
+    text, _ = decode(data, name)
+    if ext in (".md", ".markdown"):
+        meta, body, _ = split_front_matter(text, name)
+        heading, plain = _md_to_text(body)
+        title = str(meta.get("title") or heading or p.stem)
+        return Document(str(p), title, plain, meta, "md")
+    if ext in (".html", ".htm"):
+        title, plain = html_to_text(text)
+        return Document(str(p), title or p.stem, plain, {}, "html")
+    lines = text.strip().splitlines()
+    title = lines[0].strip() if lines and len(lines[0]) < 150 and len(lines) > 1 else p.stem
+    body = "\n".join(lines[1:]).strip() if title != p.stem else text.strip()
+    return Document(str(p), title, body, {}, "txt")
+
+
+def read_documents(paths, errors: list | None = None) -> list[Document]:
+    """Read files and folders (recursively, sorted, symlinks not followed into loops).
+
+    Unreadable files inside a folder are skipped and reported in ``errors`` when given,
+    else the first one raises.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    docs: list[Document] = []
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder; check the path")
+        if p.is_dir():
+            files = []
+            for root, dirs, names in os.walk(p, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for n in sorted(names):
+                    if n.startswith(".") or Path(n).suffix.lower() not in DOC_EXTS:
+                        continue
+                    files.append(Path(root) / n)
+            if not files:
+                raise InputError(f"{p}: no .md, .html, .txt or .docx files in this folder")
+            for f in files:
+                try:
+                    docs.append(read_document(f))
+                except InputError as err:
+                    if errors is None:
+                        raise
+                    errors.append(str(err))
+        else:
+            docs.append(read_document(p))
+    return docs

@@ -1,0 +1,197 @@
+"""Writers: aligned terminal table, CSV, JSON, JSONL, XLSX; to stdout or a file, written atomically."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import OutputError
+
+FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+
+
+def check_output_path(output: str | Path | None, inputs=()) -> None:
+    """Refuse an output path that is a folder, an input file, or in a folder that does not exist."""
+    if output is None or str(output) == "-":
+        return
+    out = Path(output)
+    if out.is_dir():
+        raise OutputError(f"{out}: is a directory; pass a file name for -o")
+    for inp in inputs:
+        if inp is None or str(inp) == "-":
+            continue
+        try:
+            if out.exists() and Path(inp).exists() and out.resolve() == Path(inp).resolve():
+                raise OutputError(f"{out}: is also an input file; write the output to another file")
+        except OSError:
+            continue
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{out}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{out}: folder {parent} is not writable; choose another output path")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise OutputError(f"{out}: file is read-only; choose another output path")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8"):
+    """Write to a temporary file beside ``path`` and rename it into place on success.
+
+    On any error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent) or ".")
+    try:
+        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None,
+                       newline="" if "b" not in mode else None) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _json_safe(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records", force_ascii=False, double_precision=6))
+
+
+def render_table(frame: pd.DataFrame, max_width: int = 60) -> str:
+    """An aligned plain-text table for a terminal; long cells are shortened with an ellipsis."""
+    cols = [str(c) for c in frame.columns]
+    rows = []
+    for rec in frame.itertuples(index=False):
+        cells = []
+        for v in rec:
+            s = _fmt_cell(v).replace("\n", " ").replace("\t", " ")
+            cells.append(s if len(s) <= max_width else s[: max_width - 1] + "…")
+        rows.append(cells)
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip(),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _fmt_cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return "" if v is None else str(v)
+
+
+def _csv_text(frame: pd.DataFrame, header: bool = True) -> str:
+    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n")
+
+
+def _jsonl_text(frame: pd.DataFrame) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _json_safe(frame))
+
+
+def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=()) -> None:
+    """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-')."""
+    if fmt not in FORMATS:
+        raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
+    to_stdout = output is None or str(output) == "-"
+    if fmt == "xlsx":
+        if to_stdout:
+            raise OutputError("xlsx output needs a file: pass -o FILE.xlsx")
+        check_output_path(output, inputs)
+        buf = io.BytesIO()
+        write_xlsx({"results": frame}, buf)
+        with atomic_write(output, "wb") as fh:
+            fh.write(buf.getvalue())
+        return
+    if fmt == "table":
+        text = render_table(frame)
+    elif fmt == "csv":
+        text = _csv_text(frame)
+    elif fmt == "json":
+        text = json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = _jsonl_text(frame)
+    if to_stdout:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    check_output_path(output, inputs)
+    with atomic_write(output) as fh:
+        fh.write(text)
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], target) -> None:
+    """Write several DataFrames as sheets of one workbook (cells that look like formulas are quoted)."""
+    with pd.ExcelWriter(target, engine="openpyxl") as xw:
+        for name, frame in sheets.items():
+            safe = frame.copy()
+            for c in safe.columns:
+                if not pd.api.types.is_numeric_dtype(safe[c]):
+                    # Excel would evaluate text starting with '=' as a formula (formula injection).
+                    safe[c] = safe[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "@", "-") and not _is_number(v) else v)
+            safe.to_excel(xw, sheet_name=name[:31], index=False)
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+class StreamWriter:
+    """Incremental writer for csv / jsonl so that huge inputs never sit in memory whole.
+
+    Other formats are accumulated and written at close (they need the whole table).
+    """
+
+    def __init__(self, fmt: str, output: str | Path | None, inputs=()):
+        if fmt not in FORMATS:
+            raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
+        self.fmt, self.output, self.inputs = fmt, output, inputs
+        self._to_stdout = output is None or str(output) == "-"
+        if not self._to_stdout:
+            check_output_path(output, inputs)
+        self._parts: list[pd.DataFrame] = []
+        self._ctx = None
+        self._fh = None
+        self._header = True
+
+    def __enter__(self):
+        if self.fmt in ("csv", "jsonl"):
+            if self._to_stdout:
+                self._fh = sys.stdout
+            else:
+                self._ctx = atomic_write(self.output)
+                self._fh = self._ctx.__enter__()
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._fh is None:
+            self._parts.append(frame)
+            return
+        self._fh.write(_csv_text(frame, header=self._header) if self.fmt == "csv" else _jsonl_text(frame))
+        self._header = False
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._ctx is not None:
+            return self._ctx.__exit__(exc_type, exc, tb)
+        if self._fh is sys.stdout:
+            sys.stdout.flush()
+            return False
+        if exc_type is None:
+            frame = pd.concat(self._parts, ignore_index=True) if self._parts else pd.DataFrame()
+            write_table(frame, self.fmt, self.output, self.inputs)
+        return False

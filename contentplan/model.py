@@ -1,0 +1,214 @@
+"""The stage classifier: sentence embeddings + word and character n-gram TF-IDF, one multinomial
+logistic regression over the canonical stages, temperature-scaled so probabilities are calibrated.
+
+It follows the scikit-learn estimator contract (``__init__`` stores parameters, ``fit`` returns
+``self``, learned state ends in ``_``, predictions are label names), so ``clone``,
+``cross_val_score`` and ``GridSearchCV`` work on it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from .embedders import embed_texts, get_embedder
+
+
+def _texts(X) -> list[str]:
+    if hasattr(X, "tolist") and not isinstance(X, list):
+        X = X.tolist()
+    out = []
+    for x in X:
+        if isinstance(x, (list, tuple, np.ndarray)) and len(x) == 1:
+            x = x[0]
+        out.append(x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)))
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class StageClassifier(ClassifierMixin, BaseEstimator):
+    """Classify short or long texts into journey stages.
+
+    Args:
+        embedder: embedder id (``use-multilingual``, ``tfidf-hash``, ``sentence-transformers:<model>``),
+            or None to use n-gram features only.
+        ngrams: add word (1-2) and character (2-5) n-gram TF-IDF features.
+        emb_weight: scale of the embedding block relative to the n-gram blocks.
+        C: inverse regularisation strength of the logistic regression.
+        calibrate: fit a softmax temperature on out-of-fold predictions.
+        cache: use the on-disk embedding cache.
+    """
+
+    def __init__(self, embedder: str | None = "use-multilingual", ngrams: bool = True, emb_weight: float = 1.0,
+                 C: float = 4.0, calibrate: bool = True, cache: bool = True, max_iter: int = 3000):
+        self.embedder = embedder
+        self.ngrams = ngrams
+        self.emb_weight = emb_weight
+        self.C = C
+        self.calibrate = calibrate
+        self.cache = cache
+        self.max_iter = max_iter
+
+    # ----- features -----
+    def _new_vectorizers(self):
+        word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                               strip_accents="unicode", lowercase=True, max_features=40000,
+                               token_pattern=r"(?u)\b\w[\w'-]*\w\b|\b\w\b", dtype=np.float32)
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
+                               strip_accents="unicode", lowercase=True, max_features=60000, dtype=np.float32)
+        return word, char
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        if not self.embedder:
+            return None
+        return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
+
+    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False):
+        blocks = []
+        if self.embedder:
+            if embeddings is None:
+                embeddings = self.embed(texts)
+            if fit:
+                self.embedding_dim_ = int(embeddings.shape[1])
+            elif embeddings.shape[1] != self.embedding_dim_:
+                from .errors import ModelError
+                raise ModelError(f"embeddings have {embeddings.shape[1]} dimensions but the model was trained on "
+                                 f"{self.embedding_dim_}; use the embedder the model was trained with ({self.embedder})")
+            blocks.append(sp.csr_matrix(embeddings * self.emb_weight))
+        if self.ngrams:
+            if fit:
+                self.word_vectorizer_, self.char_vectorizer_ = self._new_vectorizers()
+                blocks.append(self.word_vectorizer_.fit_transform(texts))
+                blocks.append(self.char_vectorizer_.fit_transform(texts))
+            else:
+                blocks.append(self.word_vectorizer_.transform(texts))
+                blocks.append(self.char_vectorizer_.transform(texts))
+        if not blocks:
+            raise ValueError("StageClassifier needs an embedder or ngrams=True")
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    # ----- persistence -----
+    # A TfidfVectorizer keeps its vocabulary as a dict of ~10^5 strings, which skops stores node by
+    # node (slow to load, tens of MB). Stored instead as one numpy string array, rebuilt on load.
+    _VECTORIZERS = ("word_vectorizer_", "char_vectorizer_")
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never strip the live object
+        for name in self._VECTORIZERS:
+            vec = state.get(name)
+            if vec is not None and hasattr(vec, "vocabulary_"):
+                terms = np.empty(len(vec.vocabulary_), dtype=object)
+                for term, idx in vec.vocabulary_.items():
+                    terms[idx] = term
+                light = vec.__class__.__new__(vec.__class__)
+                light.__dict__.update({k: v for k, v in vec.__dict__.items() if k != "vocabulary_"})
+                state[name] = light
+                state[name + "terms"] = np.array(terms.tolist(), dtype=str)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        for name in self._VECTORIZERS:
+            terms = state.pop(name + "terms", None)
+            if terms is not None and state.get(name) is not None:
+                state[name].vocabulary_ = {str(t): i for i, t in enumerate(terms.tolist())}
+        super().__setstate__(state)
+
+    def _new_lr(self):
+        return LogisticRegression(C=self.C, max_iter=self.max_iter, solver="lbfgs")
+
+    # ----- sklearn API -----
+    def fit(self, X, y, embeddings: np.ndarray | None = None, sample_weight=None):
+        texts = _texts(X)
+        y = np.asarray(y, dtype=object)
+        if embeddings is None and self.embedder:
+            embeddings = self.embed(texts)
+        features = self._features(texts, embeddings, fit=True)
+        self.lr_ = self._new_lr().fit(features, y, sample_weight=sample_weight)
+        self.classes_ = self.lr_.classes_
+        self.temperature_ = 1.0
+        if self.calibrate and len(texts) >= 50:
+            self.temperature_ = self._fit_temperature(texts, y, embeddings, sample_weight)
+        return self
+
+    def _fit_temperature(self, texts, y, embeddings, sample_weight) -> float:
+        """Temperature scaling on 3-fold out-of-fold logits (Guo et al., 2017)."""
+        n_splits = int(min(3, np.min(np.unique(y, return_counts=True)[1])))
+        if n_splits < 2:
+            return 1.0
+        logits = np.zeros((len(texts), len(self.classes_)))
+        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
+        for tr, te in folds.split(texts, y):
+            sub = StageClassifier(**{**self.get_params(), "calibrate": False})
+            sub.fit([texts[i] for i in tr], y[tr], None if embeddings is None else embeddings[tr],
+                    None if sample_weight is None else np.asarray(sample_weight)[tr])
+            col = [list(self.classes_).index(c) for c in sub.classes_]
+            logits[np.ix_(te, col)] = sub.decision_function([texts[i] for i in te], None if embeddings is None else embeddings[te])
+        idx = np.array([list(self.classes_).index(c) for c in y])
+        best_t, best_nll = 1.0, np.inf
+        for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
+            p = _softmax(logits / t)
+            nll = -np.mean(np.log(p[np.arange(len(idx)), idx] + 1e-12))
+            if nll < best_nll:
+                best_t, best_nll = float(t), nll
+        return best_t
+
+    def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        check_is_fitted(self, "lr_")
+        texts = _texts(X)
+        return self.lr_.decision_function(self._features(texts, embeddings))
+
+    def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        z = self.decision_function(X, embeddings)
+        if z.ndim == 1:  # binary case
+            z = np.column_stack([-z, z]) / 2
+        return _softmax(z / self.temperature_)
+
+    def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]
+
+    # ----- explanations -----
+    def explain(self, X, labels: Sequence[str], top: int = 3) -> list[list[str]]:
+        """The word n-grams that pushed each text towards the given label (linear contributions)."""
+        check_is_fitted(self, "lr_")
+        if not self.ngrams:
+            return [[] for _ in labels]
+        texts = _texts(X)
+        W = self.word_vectorizer_.transform(texts).tocsr()
+        offset = self.embedding_dim_ if self.embedder else 0
+        coef = self.lr_.coef_[:, offset:offset + W.shape[1]]
+        if coef.shape[0] == 1:
+            coef = np.vstack([-coef, coef])
+        # Contribution relative to the average class: what makes this label win, not just appear.
+        rel = coef - coef.mean(axis=0, keepdims=True)
+        vocab = self.word_vectorizer_.get_feature_names_out()
+        cls = {c: i for i, c in enumerate(self.classes_)}
+        out = []
+        for r, label in enumerate(labels):
+            row = W.getrow(r)
+            if label not in cls or row.nnz == 0:
+                out.append([])
+                continue
+            contrib = row.data * rel[cls[label], row.indices]
+            order = np.argsort(-contrib)
+            picked: list[str] = []
+            for j in order:
+                if contrib[j] <= 0 or len(picked) >= top:
+                    break
+                term = vocab[row.indices[j]]
+                if any(term in p or p in term for p in picked):
+                    continue
+                picked.append(term)
+            out.append(picked)
+        return out

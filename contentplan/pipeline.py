@@ -1,0 +1,207 @@
+"""Classification pipeline: read -> normalise -> embed -> classify -> aggregate passages -> project
+onto a scheme. ``JourneyModel`` wraps a fitted StageClassifier and its model folder."""
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import default_model_dir, load_estimator, read_meta
+from .lang import detect_lang
+from .passages import LONG_TEXT_WORDS, passages
+from .rules import is_navigational
+from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
+
+TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
+WHOLE_WEIGHT = 0.25      # share from the document read as one text; the rest from its passages
+INTENTS = ("informational", "commercial", "transactional")
+
+
+@dataclass
+class DocResult:
+    proba: np.ndarray            # canonical probabilities (n_canonical,)
+    passages: list[str]
+    passage_labels: list[str]    # canonical argmax per passage
+    passage_proba: np.ndarray    # (n_passages, n_canonical)
+
+
+def _clean(x) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return ""
+    s = x if isinstance(x, str) else str(x)
+    s = s.replace("\x00", " ")
+    return re.sub(r"\s+", " ", s).strip() if len(s) < 400 else s.strip()
+
+
+class JourneyModel:
+    """A loaded model folder: canonical probabilities for texts and documents, scheme projection."""
+
+    def __init__(self, estimator, meta: dict, path: Path | None = None):
+        self.estimator = estimator
+        self.meta = meta
+        self.path = path
+        self.labels: list[str] = list(estimator.classes_)
+        missing = [c for c in canonical_ids() if c not in self.labels]
+        if missing:
+            from .errors import ModelError
+            raise ModelError(f"model {path} lacks canonical stage(s) {', '.join(missing)}; retrain with 'contentplan train'")
+        self._order = [self.labels.index(c) for c in canonical_ids()]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> JourneyModel:
+        return _load_cached(str(Path(path).resolve()) if path else None)
+
+    @property
+    def min_confidence(self) -> float:
+        return float(self.meta.get("min_confidence", 0.0))
+
+    # ----- canonical probabilities -----
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self._order)))
+        p = self.estimator.predict_proba(texts)
+        return p[:, self._order]
+
+    def short_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Canonical probabilities (n, n_canonical) for short texts; blank texts get a zero row."""
+        texts = [_clean(t) for t in texts]
+        out = np.zeros((len(texts), len(self._order)))
+        idx = [i for i, t in enumerate(texts) if t]
+        if idx:
+            out[idx] = self._proba([texts[i] for i in idx])
+        return out
+
+    def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None) -> list[DocResult]:
+        """Classify (title, body) pairs passage by passage, in one batch.
+
+        The document's probabilities mix its title, the whole text and the mean of its passages
+        (weighted by length), so one closing call to action does not decide the stage.
+        """
+        langs = langs or [detect_lang(f"{t} {b}") for t, b in items]
+        batch: list[str] = []
+        plan = []
+        for (title, body), lang in zip(items, langs):
+            title, body = _clean(title), (body or "").strip()
+            ps = passages(body, lang) if body else []
+            entry = {"title": None, "whole": None, "ps": []}
+            if title:
+                entry["title"] = len(batch); batch.append(title)
+            if body:
+                entry["whole"] = len(batch); batch.append(f"{title}. {body}" if title else body)
+            for p in ps:
+                entry["ps"].append(len(batch)); batch.append(p)
+            plan.append((entry, ps))
+        probs = self._proba(batch)
+        results = []
+        for entry, ps in plan:
+            parts, weights = [], []
+            if entry["title"] is not None:
+                parts.append(probs[entry["title"]]); weights.append(TITLE_WEIGHT)
+            if entry["whole"] is not None:
+                parts.append(probs[entry["whole"]]); weights.append(WHOLE_WEIGHT)
+            pp = probs[entry["ps"]] if entry["ps"] else np.zeros((0, len(self._order)))
+            if len(pp):
+                lengths = np.array([len(p.split()) for p in ps], dtype=float)
+                parts.append((pp * lengths[:, None]).sum(0) / lengths.sum())
+                weights.append(1.0 - TITLE_WEIGHT - WHOLE_WEIGHT)
+            if parts:
+                w = np.array(weights) / sum(weights)
+                proba = (np.vstack(parts) * w[:, None]).sum(0)
+            else:
+                proba = np.zeros(len(self._order))
+            cids = canonical_ids()
+            results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp))
+        return results
+
+    def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        """Canonical probabilities; long texts (over ~40 words) go through passage aggregation."""
+        texts = [t if isinstance(t, str) else _clean(t) for t in texts]
+        long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
+        long_set = set(long_idx)
+        out = self.short_proba(["" if i in long_set else t for i, t in enumerate(texts)])
+        if long_idx:
+            docs = self.documents([("", texts[i]) for i in long_idx], [langs[i] for i in long_idx] if langs else None)
+            for i, d in zip(long_idx, docs):
+                out[i] = d.proba
+        return out
+
+    def explain(self, texts: Sequence[str], canonical_labels: Sequence[str], top: int = 3) -> list[str]:
+        texts = [_clean(t)[:3000] for t in texts]
+        terms = self.estimator.explain(texts, list(canonical_labels), top=top)
+        return [", ".join(t) for t in terms]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str | None) -> JourneyModel:
+    folder = Path(path) if path else default_model_dir()
+    meta = read_meta(folder)
+    est = load_estimator(folder, meta)
+    return JourneyModel(est, meta, folder)
+
+
+def project(proba: np.ndarray, scheme: Scheme) -> np.ndarray:
+    """Scheme probabilities = canonical probabilities summed over each scheme stage's projection."""
+    return proba @ scheme.projection_matrix()
+
+
+def intent_of(proba_row: np.ndarray, text: str, brands: tuple[str, ...]) -> str:
+    if is_navigational(text, brands):
+        return "navigational"
+    if not proba_row.any():
+        return ""
+    scores = dict.fromkeys(INTENTS, 0.0)
+    for c, p in zip(canonical_ids(), proba_row):
+        scores[CANONICAL_INTENT[c]] += p
+    return max(INTENTS, key=lambda k: scores[k])
+
+
+def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confidence: float | None = None,
+                brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
+    """The classification columns for ``texts``: stage, confidence, lang, intent, p_<stage>..., explanation."""
+    texts = [_clean(t) if not isinstance(t, str) else t for t in texts]
+    threshold = model.min_confidence if min_confidence is None else float(min_confidence)
+    langs = [detect_lang(t) for t in texts]
+    canon = model.proba(texts, langs)
+    sp = project(canon, scheme)
+    best = sp.argmax(1)
+    conf = sp[np.arange(len(texts)), best] if len(texts) else np.zeros(0)
+    blank = ~canon.any(axis=1)
+    ids = scheme.ids
+    stages = [UNCLEAR if (blank[i] or conf[i] < threshold) else ids[best[i]] for i in range(len(texts))]
+    brands = tuple(brands)
+    out = pd.DataFrame({
+        "stage": stages,
+        "confidence": np.round(np.where(blank, 0.0, conf), 4),
+        "lang": langs,
+        "intent": [intent_of(canon[i], texts[i], brands) for i in range(len(texts))],
+    })
+    for j, sid in enumerate(ids):
+        out[f"p_{sid}"] = np.round(sp[:, j], 4)
+    if explain:
+        cids = canonical_ids()
+        # Explain the canonical stage that carries the most weight inside the chosen scheme stage.
+        targets = []
+        for i in range(len(texts)):
+            if blank[i]:
+                targets.append("")
+                continue
+            members = scheme.stages[best[i]].canonical
+            targets.append(max(members, key=lambda c: canon[i][cids.index(c)]))
+        expl = model.explain([t if targets[i] else "" for i, t in enumerate(texts)], targets)
+        out["explanation"] = [e if targets[i] else "" for i, e in enumerate(expl)]
+    return out
+
+
+def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, scheme: Scheme,
+                   min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
+    """All input columns, then the classification columns; one row per input row, same order."""
+    labels = label_frame(model, frame[text_column].tolist(), scheme, min_confidence, brands, explain)
+    left = frame.reset_index(drop=True).copy()
+    clash = [c for c in labels.columns if c in left.columns]
+    left = left.rename(columns={c: f"input_{c}" for c in clash})
+    return pd.concat([left, labels], axis=1)

@@ -1,0 +1,229 @@
+"""Canonical journey stages, built-in schemes and user scheme files.
+
+A scheme is a projection of the canonical stages: each scheme stage lists the canonical stages it
+groups, and scheme probabilities are sums of canonical probabilities.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .errors import SchemeError, did_you_mean
+
+UNCLEAR = "unclear"
+
+# Search intent of each canonical stage (the SEO view; navigational is detected separately).
+CANONICAL_INTENT = {
+    "problem": "informational",
+    "solution": "informational",
+    "vendor": "commercial",
+    "offer": "transactional",
+    "purchase": "transactional",
+    "onboarding": "informational",
+    "evaluation": "informational",
+    "support": "informational",
+    "loyalty": "transactional",
+    "advocacy": "informational",
+}
+
+
+def _data_text(*parts: str) -> str:
+    node = resources.files("contentplan").joinpath("data")
+    for part in parts:
+        node = node.joinpath(part)
+    return node.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class CanonicalStage:
+    id: str
+    label: dict
+    description: dict
+
+
+@functools.cache
+def canonical_stages() -> tuple[CanonicalStage, ...]:
+    data = yaml.safe_load(_data_text("canonical.yaml"))
+    return tuple(CanonicalStage(s["id"], s["label"], s["description"]) for s in data["stages"])
+
+
+def canonical_ids() -> list[str]:
+    return [s.id for s in canonical_stages()]
+
+
+@dataclass(frozen=True)
+class Format:
+    id: str
+    label: dict
+    stages: tuple[str, ...]
+
+
+@functools.cache
+def formats() -> dict[str, Format]:
+    data = yaml.safe_load(_data_text("formats.yaml"))
+    return {f["id"]: Format(f["id"], f["label"], tuple(f["stages"])) for f in data["formats"]}
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    label: dict
+    description: str
+    canonical: tuple[str, ...]
+    cues: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    description: str
+    stages: tuple[Stage, ...]
+    source: str = "built-in"
+    _index: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.stages]
+
+    def stage(self, stage_id: str) -> Stage:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise SchemeError(f"scheme '{self.name}' has no stage '{stage_id}'{did_you_mean(stage_id, self.ids)} (stages: {', '.join(self.ids)})")
+
+    def of_canonical(self, canonical: str) -> str:
+        """The scheme stage a canonical stage projects to."""
+        for s in self.stages:
+            if canonical in s.canonical:
+                return s.id
+        raise SchemeError(f"scheme '{self.name}' does not project canonical stage '{canonical}'")
+
+    def projection_matrix(self, canonical: list[str] | None = None) -> np.ndarray:
+        """(n_canonical, n_stages) 0/1 matrix: canonical probabilities @ M = scheme probabilities."""
+        canonical = canonical or canonical_ids()
+        m = np.zeros((len(canonical), len(self.stages)), dtype=np.float64)
+        for j, s in enumerate(self.stages):
+            for c in s.canonical:
+                m[canonical.index(c), j] = 1.0
+        return m
+
+    def recommended_formats(self, stage_id: str) -> list[str]:
+        return list(self.stage(stage_id).formats)
+
+
+BUILTIN = ("buyer-journey", "oni", "customer-journey", "online-journey")
+DEFAULT_SCHEME = "buyer-journey"
+
+
+def _parse(data, source: str) -> Scheme:
+    """Validate a parsed scheme document and build a Scheme. Errors name the key at fault."""
+    if not isinstance(data, dict):
+        raise SchemeError(f"{source}: a scheme file must be a mapping with 'name' and 'stages' keys")
+    unknown = set(data) - {"name", "description", "stages"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SchemeError(f"{source}: unknown key '{key}'{did_you_mean(key, ['name', 'description', 'stages'])} (allowed: name, description, stages)")
+    for key in ("name", "stages"):
+        if key not in data:
+            raise SchemeError(f"{source}: missing key '{key}'")
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise SchemeError(f"{source}: 'name' must be a non-empty string")
+    if not isinstance(data["stages"], list) or not data["stages"]:
+        raise SchemeError(f"{source}: 'stages' must be a non-empty list")
+    canon = canonical_ids()
+    fmts = formats()
+    stages, seen_ids, covered = [], set(), {}
+    for i, s in enumerate(data["stages"]):
+        where = f"{source}: stages[{i}]"
+        if not isinstance(s, dict):
+            raise SchemeError(f"{where}: each stage must be a mapping with 'id' and 'canonical'")
+        allowed = {"id", "label", "description", "canonical", "cues", "formats"}
+        bad = set(s) - allowed
+        if bad:
+            key = sorted(bad)[0]
+            raise SchemeError(f"{where}: unknown key '{key}'{did_you_mean(key, allowed)} (allowed: {', '.join(sorted(allowed))})")
+        for key in ("id", "canonical"):
+            if key not in s:
+                raise SchemeError(f"{where}: missing key '{key}'")
+        sid = s["id"]
+        if not isinstance(sid, str) or not sid.strip() or sid == UNCLEAR:
+            raise SchemeError(f"{where}: 'id' must be a non-empty string other than '{UNCLEAR}'")
+        if sid in seen_ids:
+            raise SchemeError(f"{where}: duplicate stage id '{sid}'")
+        seen_ids.add(sid)
+        can = s["canonical"]
+        if isinstance(can, str):
+            can = [can]
+        if not isinstance(can, list) or not can:
+            raise SchemeError(f"{where} ('{sid}'): 'canonical' must be a list of canonical stages ({', '.join(canon)})")
+        for c in can:
+            if c not in canon:
+                raise SchemeError(f"{where} ('{sid}'): unknown canonical stage '{c}'{did_you_mean(str(c), canon)} (valid: {', '.join(canon)})")
+            if c in covered:
+                raise SchemeError(f"{where} ('{sid}'): canonical stage '{c}' is already mapped to stage '{covered[c]}'")
+            covered[c] = sid
+        fl = s.get("formats") or []
+        if not isinstance(fl, list):
+            raise SchemeError(f"{where} ('{sid}'): 'formats' must be a list")
+        for f in fl:
+            if f not in fmts:
+                raise SchemeError(f"{where} ('{sid}'): unknown format '{f}'{did_you_mean(str(f), fmts)} (valid: {', '.join(fmts)})")
+        label = s.get("label", sid)
+        if isinstance(label, str):
+            label = {"en": label, "fr": label}
+        if not isinstance(label, dict):
+            raise SchemeError(f"{where} ('{sid}'): 'label' must be a string or a mapping of language to text")
+        cues = s.get("cues") or []
+        if not isinstance(cues, list):
+            raise SchemeError(f"{where} ('{sid}'): 'cues' must be a list")
+        desc = s.get("description", "")
+        if not isinstance(desc, str):
+            raise SchemeError(f"{where} ('{sid}'): 'description' must be a string")
+        stages.append(Stage(sid, label, desc, tuple(can), tuple(map(str, cues)), tuple(fl)))
+    missing = [c for c in canon if c not in covered]
+    if missing:
+        raise SchemeError(f"{source}: canonical stage(s) {', '.join(missing)} are not mapped to any stage; add them to a stage's 'canonical' list")
+    return Scheme(data["name"], str(data.get("description", "")), tuple(stages), source)
+
+
+def _load_yaml_text(text: str, source: str):
+    from .errors import InputError
+    from .io.documents import safe_yaml
+    try:
+        return safe_yaml(text, source, "YAML")
+    except InputError as err:
+        raise SchemeError(str(err)) from None
+
+
+@functools.cache
+def _builtin(name: str) -> Scheme:
+    return _parse(yaml.safe_load(_data_text("schemes", f"{name}.yaml")), "built-in")
+
+
+def load_scheme(name_or_path: str | Path | Scheme | None = None) -> Scheme:
+    """Load a built-in scheme by name, or a user scheme YAML file by path."""
+    if isinstance(name_or_path, Scheme):
+        return name_or_path
+    name = str(name_or_path or DEFAULT_SCHEME)
+    if name in BUILTIN:
+        return _builtin(name)
+    path = Path(name)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SchemeError(f"scheme file {path} does not exist; pass a built-in name ({', '.join(BUILTIN)}) or a YAML file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise SchemeError(f"{path}: cannot read scheme file ({err.__class__.__name__}); save it as UTF-8 YAML") from None
+        return _parse(_load_yaml_text(text, str(path)), str(path))
+    raise SchemeError(f"unknown scheme '{name}'{did_you_mean(name, BUILTIN)} (built-in: {', '.join(BUILTIN)}; or pass a .yaml file)")
+
+
+def list_schemes() -> list[Scheme]:
+    return [load_scheme(n) for n in BUILTIN]

@@ -1,0 +1,103 @@
+"""Stage schemes: the four built-ins project every canonical stage; user scheme files are validated."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contentplan.errors import SchemeError
+from contentplan.schemes import BUILTIN, canonical_ids, formats, list_schemes, load_scheme
+
+
+def test_four_builtin_schemes_each_project_every_canonical_stage():
+    names = [s.name for s in list_schemes()]
+    assert names == ["buyer-journey", "oni", "customer-journey", "online-journey"]
+    for s in list_schemes():
+        m = s.projection_matrix()
+        assert m.shape == (len(canonical_ids()), len(s.stages))
+        assert (m.sum(axis=1) == 1).all(), f"{s.name}: every canonical stage maps to exactly one stage"
+        assert (m.sum(axis=0) >= 1).all(), f"{s.name}: every stage receives at least one canonical stage"
+        for st in s.stages:
+            assert st.label["en"] and st.label["fr"] and st.description and st.formats
+            assert all(f in formats() for f in st.formats)
+
+
+def test_buyer_journey_ids_and_crosswalk():
+    bj = load_scheme("buyer-journey")
+    assert bj.ids == ["awareness", "consideration", "decision", "post-purchase"]
+    assert [bj.of_canonical(c) for c in ("problem", "solution", "vendor", "offer", "purchase", "support")] == \
+        ["awareness", "consideration", "consideration", "decision", "decision", "post-purchase"]
+    oni = load_scheme("oni")
+    assert oni.ids[:4] == ["discovery", "expertise", "trust", "promotional"]
+    assert "post-purchase" in oni.ids
+
+
+def test_scheme_probabilities_are_sums_over_the_projection():
+    bj = load_scheme("buyer-journey")
+    p = np.full((1, len(canonical_ids())), 0.1)
+    assert np.allclose(p @ bj.projection_matrix(), [[0.1, 0.2, 0.2, 0.5]])
+
+
+def test_every_format_serves_known_stages():
+    for f in formats().values():
+        assert set(f.stages) <= set(canonical_ids())
+
+
+GOOD = """name: my-funnel
+description: Three stages
+stages:
+  - id: tofu
+    label: Top of funnel
+    canonical: [problem, solution]
+    formats: [blog_article]
+  - id: mofu
+    canonical: [vendor]
+  - id: bofu
+    canonical: [offer, purchase, onboarding, evaluation, support, loyalty, advocacy]
+"""
+
+
+def test_user_scheme_file(tmp_path):
+    p = tmp_path / "funnel.yaml"
+    p.write_text(GOOD, encoding="utf-8")
+    s = load_scheme(str(p))
+    assert s.ids == ["tofu", "mofu", "bofu"]
+    assert s.of_canonical("vendor") == "mofu"
+
+
+@pytest.mark.parametrize("text,message", [
+    (GOOD.replace("[vendor]", "[vendr]"), "stages[1] ('mofu'): unknown canonical stage 'vendr'; did you mean 'vendor'? (valid: problem, solution, vendor, offer, purchase, onboarding, evaluation, support, loyalty, advocacy)"),
+    (GOOD.replace("id: mofu", "id: tofu"), "stages[1]: duplicate stage id 'tofu'"),
+    (GOOD.replace("    canonical: [vendor]\n", ""), "stages[1]: missing key 'canonical'"),
+    (GOOD.replace("[vendor]", "[vendor, problem]"), "stages[1] ('mofu'): canonical stage 'problem' is already mapped to stage 'tofu'"),
+    (GOOD.replace("[vendor]", "[solution]").replace("[problem, solution]", "[problem]"), "canonical stage(s) vendor are not mapped to any stage; add them to a stage's 'canonical' list"),
+    (GOOD.replace("name: my-funnel", "nmae: my-funnel"), "unknown key 'nmae'; did you mean 'name'? (allowed: name, description, stages)"),
+    (GOOD.replace("formats: [blog_article]", "formats: [blog]"), "stages[0] ('tofu'): unknown format 'blog'"),
+    ("name: x\nstages: [\n", "line 3, column 1: YAML syntax error: expected the node content, but found '<stream end>'; fix it and retry"),
+    ("- just\n- a list\n", "a scheme file must be a mapping with 'name' and 'stages' keys"),
+])
+def test_bad_scheme_files_name_the_key_or_line(tmp_path, text, message):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemeError) as err:
+        load_scheme(str(p))
+    assert str(err.value).startswith(f"{p}: " if not message.startswith("line") else f"{p}:")
+    assert message in str(err.value)
+
+
+def test_unknown_scheme_name():
+    with pytest.raises(SchemeError) as err:
+        load_scheme("buyer-jorney")
+    assert str(err.value) == ("unknown scheme 'buyer-jorney'; did you mean 'buyer-journey'? "
+                              f"(built-in: {', '.join(BUILTIN)}; or pass a .yaml file)")
+
+
+def test_schemes_command(runner, cli):
+    res = runner.invoke(cli, ["schemes"])
+    assert res.exit_code == 0
+    for name in BUILTIN:
+        assert name in res.output
+    res = runner.invoke(cli, ["schemes", "oni", "--lang", "fr"])
+    assert res.exit_code == 0 and "Découverte" in res.output and "Étude de cas" in res.output
+    res = runner.invoke(cli, ["schemes", "nope"])
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: unknown scheme 'nope'")

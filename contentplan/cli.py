@@ -122,7 +122,7 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
 @click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="Model folder to write.")
 @click.option("--embedder", default="use-multilingual", show_default=True,
               help="use-multilingual, tfidf-hash, none, or sentence-transformers:<model name or path>.")
-@click.option("--C", "c_value", type=float, default=4.0, show_default=True, help="Inverse regularisation strength.")
+@click.option("--C", "c_value", type=float, default=10.0, show_default=True, help="Inverse regularisation strength.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 def train(corpus, output, embedder, c_value, quiet):
     """Train a stage classifier on a labeled corpus and write a model folder.
@@ -179,14 +179,43 @@ def schemes(name, lang):
     click.echo(show_schemes(name, lang), nl=False)
 
 
-def main(argv=None):
-    """Console-script entry point."""
-    try:
-        cli.main(args=argv, prog_name="contentplan")
-    except SystemExit as exc:
-        return exc.code
-    return 0
+@cli.command()
+@click.option("--content", "content_path", type=click.Path(exists=False), required=True,
+              help="Content inventory (CSV/XLSX/JSON table) or a folder of .md/.html/.txt/.docx files.")
+@click.option("--questions", "questions_path", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+              help="Questions / queries (table or text file); persona, volume, source, date columns are used when present.")
+@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
+@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--text-column", help="Column of the questions file holding the text.")
+@click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
+              help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet):
+    """Report content gaps per stage and persona, and what to write next.
+
+    Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
+
+    Example:
+
+    \b
+        contentplan gaps --content corpora/examples/content.csv \\
+            --questions corpora/examples/questions.csv \\
+            --personas corpora/examples/personas.yaml -o gap-report
+    """
+    from .gaps import gap_report
+    from .io.writers import check_output_path
+    for inp in (content_path, questions_path, personas_path):
+        if inp and Path(out_dir).resolve() == Path(inp).resolve():
+            raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")
+    say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
+    report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
+    files = report.write(out_dir)
+    for line in report.summary_lines():
+        click.echo(line)
+    click.echo(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    cli(prog_name="contentplan")

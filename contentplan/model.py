@@ -31,6 +31,16 @@ def _texts(X) -> list[str]:
     return out
 
 
+# Function words never make a useful explanation on their own.
+_STOP = frozenset("""a an the of to in on at by for with from and or is are be it this that my our your their i we you
+me do does can how what why which who le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce
+cette ces mon ma mes notre nos votre vos je j il elle on nous vous qui que qu en y ne pas se s c""".split())
+
+
+def _is_stop(term: str) -> bool:
+    return all(tok in _STOP for tok in term.replace("'", " ").split())
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -51,7 +61,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, embedder: str | None = "use-multilingual", ngrams: bool = True, emb_weight: float = 1.0,
-                 C: float = 4.0, calibrate: bool = True, cache: bool = True, max_iter: int = 3000):
+                 C: float = 10.0, calibrate: bool = True, cache: bool = True, max_iter: int = 3000):
         self.embedder = embedder
         self.ngrams = ngrams
         self.emb_weight = emb_weight
@@ -207,7 +217,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                 if contrib[j] <= 0 or len(picked) >= top:
                     break
                 term = vocab[row.indices[j]]
-                if any(term in p or p in term for p in picked):
+                if _is_stop(term) or any(term in p or p in term for p in picked):
                     continue
                 picked.append(term)
             out.append(picked)

@@ -19,6 +19,7 @@ from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_sche
 
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
 WHOLE_WEIGHT = 0.25      # share from the document read as one text; the rest from its passages
+_HAS_LETTER = re.compile(r"[^\W\d_]")
 INTENTS = ("informational", "commercial", "transactional")
 
 
@@ -28,6 +29,7 @@ class DocResult:
     passages: list[str]
     passage_labels: list[str]    # canonical argmax per passage
     passage_proba: np.ndarray    # (n_passages, n_canonical)
+    vectors: np.ndarray | None = None   # embeddings of the passages (of the title when there is no body)
 
 
 def _clean(x) -> str:
@@ -54,26 +56,31 @@ class JourneyModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> JourneyModel:
-        return _load_cached(str(Path(path).resolve()) if path else None)
+        return _load_cached(str(path) if path else None)
 
     @property
     def min_confidence(self) -> float:
         return float(self.meta.get("min_confidence", 0.0))
 
     # ----- canonical probabilities -----
-    def _proba(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Embeddings with the model's own embedder (cached on disk); None for an n-gram-only model."""
+        return self.estimator.embed(list(texts)) if self.estimator.embedder else None
+
+    def _proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self._order)))
-        p = self.estimator.predict_proba(texts)
+        p = self.estimator.predict_proba(texts, embeddings=vectors)
         return p[:, self._order]
 
-    def short_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Canonical probabilities (n, n_canonical) for short texts; blank texts get a zero row."""
+    def short_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """Canonical probabilities (n, n_canonical) for short texts. Texts without a single letter
+        (blank, numbers, punctuation) carry no stage: they get a zero row and come out 'unclear'."""
         texts = [_clean(t) for t in texts]
         out = np.zeros((len(texts), len(self._order)))
-        idx = [i for i, t in enumerate(texts) if t]
+        idx = [i for i, t in enumerate(texts) if _HAS_LETTER.search(t)]
         if idx:
-            out[idx] = self._proba([texts[i] for i in idx])
+            out[idx] = self._proba([texts[i] for i in idx], None if vectors is None else vectors[idx])
         return out
 
     def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None) -> list[DocResult]:
@@ -96,7 +103,8 @@ class JourneyModel:
             for p in ps:
                 entry["ps"].append(len(batch)); batch.append(p)
             plan.append((entry, ps))
-        probs = self._proba(batch)
+        vecs = self.embed(batch) if batch else None
+        probs = self._proba(batch, vecs)
         results = []
         for entry, ps in plan:
             parts, weights = [], []
@@ -115,7 +123,9 @@ class JourneyModel:
             else:
                 proba = np.zeros(len(self._order))
             cids = canonical_ids()
-            results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp))
+            rows = entry["ps"] or ([entry["title"]] if entry["title"] is not None else [])
+            results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp,
+                                     vecs[rows] if vecs is not None and rows else None))
         return results
 
     def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:

@@ -57,7 +57,7 @@ def tune_threshold(conf: np.ndarray, correct: np.ndarray) -> float:
 
 
 def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = "use-multilingual",
-                C: float = 4.0, emb_weight: float = 1.0, evaluate: bool = True,
+                C: float = 10.0, emb_weight: float = 1.0, evaluate: bool = True,
                 progress: Callable[[str], None] | None = None) -> tuple[StageClassifier, dict]:
     """Train on ``corpus``/train and (optionally) save to ``output``. Returns (estimator, meta)."""
     say = progress or (lambda msg: None)

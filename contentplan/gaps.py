@@ -1,0 +1,515 @@
+"""Gap report: demand (questions) versus supply (content) per stage x persona, unanswered questions
+clustered into topics, briefs for what to write next, over-served topics and format mismatches.
+
+Pipeline: read -> classify questions and content with the same model -> assign personas -> match
+each question to the best content passage (cross-lingual embeddings) -> aggregate per cell ->
+cluster unanswered questions -> rank briefs.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .formats_detect import detect_format, normalise_format
+from .io.documents import DOC_EXTS, read_documents
+from .io.encoding import display_name
+from .io.tables import detect_column, read_table
+from .lang import detect_lang
+from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
+from .pipeline import JourneyModel, project
+from .schemes import UNCLEAR, Scheme, canonical_ids, formats, load_scheme
+
+ALL_PERSONAS = "all"
+DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
+THRESHOLD_FILE = "match_threshold.json"
+
+_STOP = frozenset("""a an the of to in on at by for with from and or is are be been it its this that these those my our your their
+i we you he she they me us them do does did can could should would will how what why which who when where there here any
+some more most than vs not no yes please thanks hi hello get got has have had if so just also very about into over as
+le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce cet cette ces mon ma mes ton ta tes son sa ses
+notre nos votre vos leur leurs je j tu il elle on nous vous ils elles qui que qu quoi quel quelle quels quelles comment
+pourquoi combien quand ne pas plus moins tres faut faire peut peux veux est-ce c s n y en se sans chez entre vers apres avant
+bonjour merci svp stp oui non alors donc mais car si tout tous toutes toute aussi bien deja encore ca cela ça""".split())
+
+
+@functools.cache
+def match_thresholds() -> dict:
+    try:
+        raw = resources.files("contentplan").joinpath("data").joinpath(THRESHOLD_FILE).read_text(encoding="utf-8")
+        return json.loads(raw)
+    except (FileNotFoundError, OSError, json.JSONDecodeError):
+        return {}
+
+
+def match_threshold_for(embedder: str) -> float:
+    rec = match_thresholds().get(embedder)
+    return float(rec["threshold"]) if rec else DEFAULT_MATCH_THRESHOLD
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def read_content(source, where: str | None = None) -> pd.DataFrame:
+    """Inventory as a DataFrame (title, body, url, format, persona, date, lang) from a table, a document or a folder."""
+    if isinstance(source, pd.DataFrame):
+        frame, name = source.copy(), where or "content"
+    else:
+        p = Path(source)
+        name = display_name(source)
+        if p.is_dir() or p.suffix.lower() in DOC_EXTS - {".txt", ".text"}:
+            docs = read_documents(p)
+            return pd.DataFrame({
+                "title": [d.title for d in docs], "body": [d.text for d in docs], "url": [d.path for d in docs],
+                "format": [str(d.meta.get("content_format") or d.meta.get("format") or "") for d in docs],
+                "persona": [str(d.meta.get("persona") or "") for d in docs],
+                "date": [str(d.meta.get("date") or "") for d in docs], "lang": ["" for _ in docs],
+                "_meta": [d.meta for d in docs]})
+        frame = read_table(source)
+    cols = {}
+    for role in ("title", "body", "url", "format", "persona", "date", "lang"):
+        taken = tuple(cols.values())
+        cols[role] = detect_column(frame, role, None, where=name, required=False, exclude=taken)
+    if not cols["title"] and not cols["body"]:
+        raise InputError(f"{name}: no title or body column found (columns found: {', '.join(map(str, frame.columns))}); "
+                         "name them 'title' and 'body' (or 'text')")
+    out = pd.DataFrame({role: (frame[c].astype(str).tolist() if c else [""] * len(frame)) for role, c in cols.items()})
+    out["_meta"] = [{} for _ in range(len(out))]
+    return out
+
+
+def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:
+    """Questions as a DataFrame (question, persona, volume, source, date) from a table or text file."""
+    if isinstance(source, pd.DataFrame):
+        frame, name = source.copy(), where or "questions"
+    else:
+        frame, name = read_table(source), display_name(source)
+    tcol = detect_column(frame, "text", text_column, where=name, option="--text-column")
+    out = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
+    for role in ("persona", "volume", "source", "date"):
+        c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
+        out[role] = frame[c].astype(str).tolist() if c else ""
+    vol = pd.to_numeric(out["volume"].str.replace(r"[\s ,]", "", regex=True), errors="coerce")
+    vol = vol.where(vol > 0)
+    if vol.notna().any():
+        # Each question weighs its search volume; one without volume (sales call, ticket, chat)
+        # weighs as much as the median query, so both kinds of demand count.
+        out["weight"] = vol.fillna(float(vol.median()))
+    else:
+        out["weight"] = 1.0
+    out["has_volume"] = bool(vol.notna().any())
+    return out
+
+
+# ----------------------------------------------------------------------------- report object
+
+@dataclass
+class GapReport:
+    """The result of :func:`gap_report`: DataFrames plus renderers."""
+
+    scheme: Scheme
+    gaps: pd.DataFrame
+    briefs: pd.DataFrame
+    questions: pd.DataFrame
+    content: pd.DataFrame
+    over_served: pd.DataFrame
+    format_mismatches: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def summary_lines(self, top: int = 5) -> list[str]:
+        m = self.meta
+        lines = [f"{m['n_questions']} questions, {m['n_content']} content pieces, scheme {self.scheme.name}; "
+                 f"{m['answered_share']:.0%} of demand answered (match threshold {m['match_threshold']:.2f})"]
+        for r in self.gaps.head(top).itertuples():
+            cov = "n/a" if pd.isna(r.coverage) else f"{r.coverage:.0%}"
+            lines.append(f"  gap {r.gap_score:5.1f}  {r.stage} x {r.persona}: demand {r.demand:g}, "
+                         f"{r.supply} piece(s), coverage {cov}")
+        for r in self.briefs.head(top).itertuples():
+            lines.append(f"  brief #{r.rank}: [{r.stage} / {r.persona}] {r.topic} -> {r.recommended_formats}")
+        return lines
+
+    def to_markdown(self) -> str:
+        from .reports import render_markdown
+        return render_markdown(self)
+
+    def to_html(self) -> str:
+        from .reports import render_html
+        return render_html(self)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        from .reports import write_report
+        return write_report(self, out_dir)
+
+
+# ----------------------------------------------------------------------------- main entry
+
+def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
+               model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
+               persona_threshold: float | None = None, text_column: str | None = None,
+               progress: Callable[[str], None] | None = None) -> GapReport:
+    """Build a gap report.
+
+    Args:
+        content: inventory table path, document or folder path, or DataFrame.
+        questions: table or text file path, or DataFrame.
+        personas: personas YAML path or list of Persona (None: report per stage only).
+        scheme: built-in scheme name or scheme YAML path.
+        model: model folder or loaded model (default: the shipped model).
+        match_threshold: similarity above which a question counts as answered (default: calibrated).
+    """
+    say = progress or (lambda msg: None)
+    sch = load_scheme(scheme)
+    m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
+    plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
+    inv = read_content(content)
+    qs = read_questions(questions, text_column)
+    threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
+
+    # --- content: classify passage by passage, detect format, keep passage vectors for matching
+    say(f"classifying {len(inv)} content pieces")
+    langs_c = [l if l in ("fr", "en") else detect_lang(f"{t} {b}") for t, b, l in zip(inv.title, inv.body, inv["lang"])]
+    docs = m.documents(list(zip(inv.title, inv.body)), langs_c)
+    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(canonical_ids())))
+    c_sp = project(c_proba, sch)
+    ids = np.array(sch.ids)
+    content = pd.DataFrame({
+        "title": inv.title, "url": inv.url, "lang": langs_c,
+        "stage": [ids[i] if c_proba[k].any() else UNCLEAR for k, i in enumerate(c_sp.argmax(1))],
+        "confidence": np.round(c_sp.max(1), 4) if len(c_sp) else [],
+        "canonical_stage": _canonical_within(c_proba, c_sp.argmax(1) if len(c_sp) else [], sch),
+    })
+    mix = []
+    for d in docs:
+        if d.passage_labels:
+            counts = Counter(sch.of_canonical(c) for c in d.passage_labels)
+            mix.append(" ".join(f"{s}:{counts[s] / len(d.passage_labels):.0%}" for s in sch.ids if counts[s]))
+        else:
+            mix.append("")
+    content["stage_mix"] = mix
+    fmts, fsrc = [], []
+    for row, meta in zip(inv.itertuples(), inv["_meta"]):
+        declared = normalise_format(row.format)
+        if declared:
+            fmts.append(declared); fsrc.append("declared")
+        else:
+            f, why = detect_format(row.title, row.body, row.url, meta)
+            fmts.append(f); fsrc.append(f"detected ({why})")
+    content["format"] = fmts
+    content["format_source"] = fsrc
+    content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
+
+    # --- questions: classify, with the vectors kept for matching and personas
+    say(f"classifying {len(qs)} questions")
+    q_texts = qs.question.tolist()
+    q_vec = m.embed(q_texts)
+    q_proba = m.short_proba(q_texts, q_vec)
+    q_sp = project(q_proba, sch)
+    blank = ~q_proba.any(axis=1)
+    qdf = pd.DataFrame({
+        "question": q_texts, "lang": [detect_lang(t) for t in q_texts],
+        "stage": [UNCLEAR if blank[k] else ids[i] for k, i in enumerate(q_sp.argmax(1))],
+        "confidence": np.round(np.where(blank, 0.0, q_sp.max(1)), 4),
+        "canonical_stage": ["" if blank[k] else c for k, c in enumerate(_canonical_within(q_proba, q_sp.argmax(1), sch))],
+        "volume": qs.volume, "weight": qs.weight, "source": qs.source, "date": qs.date})
+
+    # --- personas: declared values win, otherwise the closest profile (or unassigned)
+    if plist:
+        matcher = PersonaMatcher(plist, m.embed if q_vec is not None else _lexical_embed, **(
+            {"threshold": persona_threshold} if persona_threshold is not None else {}))
+        declared_q = [normalise_persona(v, plist) for v in qs.persona]
+        inferred_q, _ = matcher.assign(q_texts, q_vec)
+        qdf["persona"] = [d or i for d, i in zip(declared_q, inferred_q)]
+        qdf["persona_source"] = ["declared" if d else "inferred" for d in declared_q]
+        declared_c = [normalise_persona(v, plist) for v in inv.persona]
+        c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
+        inferred_c, _ = matcher.assign(c_text)
+        content["persona"] = [d or i for d, i in zip(declared_c, inferred_c)]
+        content["persona_source"] = ["declared" if d else "inferred" for d in declared_c]
+    else:
+        qdf["persona"] = ALL_PERSONAS
+        qdf["persona_source"] = ""
+        content["persona"] = ALL_PERSONAS
+        content["persona_source"] = ""
+
+    # --- matching: best passage per question (cross-lingual)
+    say("matching questions to content passages")
+    best_piece, best_sim, reach = _match(q_vec if q_vec is not None else _lexical_embed(q_texts), docs, inv,
+                                         qdf.canonical_stage.to_numpy(), content.canonical_stage.to_numpy())
+    qdf["similarity"] = np.round(best_sim, 4)
+    qdf["answered"] = best_sim >= threshold
+    qdf["best_match"] = [inv.title.iloc[i] if i >= 0 else "" for i in best_piece]
+    qdf["best_match_url"] = [inv.url.iloc[i] if i >= 0 else "" for i in best_piece]
+    qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
+    qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
+    content["best_question_similarity"] = np.round(reach, 4)
+    content["questions_answered"] = [int(((best_piece == k) & qdf.answered.to_numpy()).sum()) for k in range(len(inv))]
+
+    # --- cells
+    personas_axis = [p.id for p in plist] + ([UNASSIGNED] if plist else []) if plist else [ALL_PERSONAS]
+    gaps = _cells(qdf, content, sch, personas_axis)
+
+    # --- unanswered questions -> topics -> briefs
+    say("clustering unanswered questions into topics")
+    qdf["topic"] = ""
+    briefs = _briefs(qdf, q_vec if q_vec is not None else _lexical_embed(q_texts), sch, gaps, content)
+    # Over-served: pieces that answer no question at all (off-topic, or a stage nobody asks about).
+    over = content[content.questions_answered == 0][["title", "url", "stage", "persona", "format", "best_question_similarity"]]
+    over = over.sort_values("best_question_similarity", kind="stable").reset_index(drop=True)
+    mism = _format_mismatches(content, sch)
+    total_w = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    meta = {
+        "generated": _dt.date.today().isoformat(), "scheme": sch.name, "model": str(m.path or "in-memory"),
+        "embedder": m.meta.get("embedder"), "match_threshold": threshold,
+        "match_threshold_source": "given" if match_threshold is not None else (
+            "calibrated" if m.meta.get("embedder") in match_thresholds() else "default (no calibration for this embedder)"),
+        "n_questions": int(len(qdf)), "n_content": int(len(content)), "volume_weighted": bool(qs.has_volume.iloc[0]) if len(qs) else False,
+        "answered_share": float(qdf.weight[qdf.answered & (qdf.stage != UNCLEAR)].sum()) / total_w,
+        "personas": [p.id for p in plist], "cross_lingual_answers": int(qdf.cross_lingual.sum()),
+    }
+    qdf = qdf.drop(columns=["weight"])
+    return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
+
+
+def _canonical_within(proba: np.ndarray, stage_idx, sch: Scheme) -> list[str]:
+    """The most likely canonical stage among those that make up the chosen scheme stage."""
+    cids = canonical_ids()
+    out = []
+    for row, j in zip(proba, stage_idx):
+        members = sch.stages[j].canonical
+        out.append(max(members, key=lambda c: row[cids.index(c)]))
+    return out
+
+
+def _lexical_embed(texts):
+    from .embedders import HashingEmbedder
+    return HashingEmbedder().embed(list(texts))
+
+
+def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_stage: np.ndarray):
+    """Best content piece and similarity for each question, among the pieces of the question's own
+    canonical stage (a pricing question is not answered by an article that explains the problem, an
+    onboarding question not by a troubleshooting note); and, for each
+    piece, the best similarity of any question (to find content no question reaches)."""
+    rows, owner = [], []
+    for k, d in enumerate(docs):
+        if d.vectors is not None and len(d.vectors):
+            rows.append(d.vectors); owner += [k] * len(d.vectors)
+    n_q = len(q_vec)
+    best_piece = np.full(n_q, -1)
+    best_sim = np.zeros(n_q)
+    reach = np.zeros(len(docs))
+    if not rows or not n_q:
+        if docs and not rows:  # n-gram-only model: fall back to lexical vectors of title + body
+            P = _lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])
+            rows, owner = [P], list(range(len(docs)))
+        else:
+            return best_piece, best_sim, reach
+    P = np.vstack(rows).astype(np.float32)
+    owner = np.array(owner)
+    Q = np.asarray(q_vec, dtype=np.float32)
+    passage_stage = c_stage[owner]
+    for start in range(0, n_q, 2048):
+        S = Q[start:start + 2048] @ P.T
+        np.maximum.at(reach, owner, S.max(0))
+        S[q_stage[start:start + 2048, None] != passage_stage[None, :]] = -1.0
+        j = S.argmax(1)
+        sims = S[np.arange(len(j)), j]
+        best_sim[start:start + 2048] = np.maximum(sims, 0.0)
+        best_piece[start:start + 2048] = np.where(sims > -1.0, owner[j], -1)
+    return best_piece, best_sim, reach
+
+
+def _cells(qdf: pd.DataFrame, content: pd.DataFrame, sch: Scheme, personas_axis: list[str]) -> pd.DataFrame:
+    total = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    rows = []
+    for st in sch.stages:
+        rec = list(st.formats)
+        for p in personas_axis:
+            qm = (qdf.stage == st.id) & (qdf.persona == p)
+            cm = (content.stage == st.id) & (content.persona == p)
+            demand = float(qdf.weight[qm].sum())
+            answered = float(qdf.weight[qm & qdf.answered].sum())
+            present = sorted(set(content.format[cm]))
+            coverage = answered / demand if demand else float("nan")  # no demand: coverage is undefined
+            rows.append({
+                "stage": st.id, "persona": p, "questions": int(qm.sum()), "demand": round(demand, 2),
+                "demand_share": round(demand / total, 4), "supply": int(cm.sum()),
+                "answered_demand": round(answered, 2), "coverage": round(coverage, 4),
+                "gap_score": round(100 * (demand - answered) / total, 2),
+                "formats_present": ", ".join(present),
+                "formats_recommended": ", ".join(rec),
+                "formats_missing": ", ".join(f for f in rec if f not in present),
+            })
+    out = pd.DataFrame(rows)
+    order = {s: i for i, s in enumerate(sch.ids)}
+    out["_o"] = out.stage.map(order)
+    out = out.sort_values(["gap_score", "demand", "_o", "persona"], ascending=[False, False, True, True], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def _terms(text: str) -> list[str]:
+    toks = [t for t in re.findall(r"[^\W\d_][\w'’-]*", text.lower()) if len(t) > 1]
+    toks = [t.replace("’", "'").split("'")[-1] for t in toks]
+    toks = [t for t in toks if t and t not in _STOP and len(t) > 2]
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+
+
+def topic_labels(groups: list[list[str]], top: int = 3, background: list[str] | None = None) -> list[str]:
+    """A label per group of texts: its most distinctive words and pairs of words — frequent in the
+    group, rare in the background (all questions): TF-IDF of the group against the background."""
+    counts = [Counter(t for text in g for t in set(_terms(text))) for g in groups]
+    docs = background if background else [text for g in groups for text in g]
+    df = Counter(t for text in docs for t in set(_terms(text)))
+    n = len(docs)
+    labels = []
+    for c, g in zip(counts, groups):
+        size = max(len(g), 1)
+        scored = sorted(((v / size) * math.log(1 + n / max(df[t], 1)) * (1.3 if " " in t else 1.0), t)
+                        for t, v in c.items() if v >= min(2, size))
+        picked: list[str] = []
+        for _, t in sorted(scored, key=lambda x: (-x[0], x[1])):
+            if any(t in p or p in t for p in picked):
+                continue
+            picked.append(t)
+            if len(picked) == top:
+                break
+        labels.append(" · ".join(picked) if picked else (g[0][:60] if g else ""))
+    return labels
+
+
+def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
+    n = len(vecs)
+    if n == 1:
+        return np.zeros(1, dtype=int)
+    if n > 3000:  # keep memory bounded on huge cells
+        from sklearn.cluster import MiniBatchKMeans
+        k = max(2, n // 15)
+        return MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3, batch_size=2048).fit_predict(vecs)
+    from sklearn.cluster import AgglomerativeClustering
+    return AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                   distance_threshold=distance).fit_predict(vecs)
+
+
+def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame, content: pd.DataFrame) -> pd.DataFrame:
+    un = qdf.index[(~qdf.answered) & (qdf.stage != UNCLEAR)].to_numpy()
+    rows = []
+    groups, members = [], []
+    for (stage, persona), idx in qdf.loc[un].groupby(["stage", "persona"], sort=False).groups.items():
+        idx = np.array(sorted(idx))
+        labels = _cluster(vecs[idx])
+        for lab in sorted(set(labels)):
+            mem = idx[labels == lab]
+            groups.append(qdf.question[mem].tolist())
+            members.append((stage, persona, mem))
+    names = topic_labels(groups, background=qdf.question.tolist())
+    cell = {(r.stage, r.persona): r for r in gaps.itertuples()}
+    total = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    for name, (stage, persona, mem) in zip(names, members):
+        qdf.loc[mem, "topic"] = name
+        demand = float(qdf.weight[mem].sum())
+        centroid = vecs[mem].mean(0)
+        order = np.argsort(-(vecs[mem] @ centroid), kind="stable")
+        reps = [qdf.question[mem[i]] for i in order[:3]]
+        langs = sorted(set(qdf.lang[mem]) - {"other"})
+        c = cell.get((stage, persona))
+        missing = [f for f in (c.formats_missing.split(", ") if c and c.formats_missing else [])]
+        rec = missing or list(sch.stage(stage).formats)
+        why = (f"{len(mem)} unanswered question(s)" + (f", demand {demand:g}" if demand != len(mem) else "")
+               + (f"; this cell has {c.supply} piece(s)" + ("" if pd.isna(c.coverage) else f", coverage {c.coverage:.0%}") if c else ""))
+        rows.append({"topic": name, "stage": stage, "persona": persona, "recommended_formats": ", ".join(rec[:3]),
+                     "n_questions": int(len(mem)), "demand": round(demand, 2), "demand_share": round(demand / total, 4),
+                     "languages": "+".join(langs), "representative_questions": " | ".join(reps), "why": why})
+    out = pd.DataFrame(rows, columns=["topic", "stage", "persona", "recommended_formats", "n_questions", "demand",
+                                      "demand_share", "languages", "representative_questions", "why"])
+    # A brief is worth writing when more than one question asks for it (or one with real volume).
+    out = out[(out.n_questions >= 2) | (out.demand >= 50)]
+    out = out.sort_values(["demand", "n_questions", "topic"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def _format_mismatches(content: pd.DataFrame, sch: Scheme) -> pd.DataFrame:
+    """Stages whose pieces are written in formats that do not serve that stage."""
+    rows = []
+    fm = formats()
+    for can in canonical_ids():
+        sub = content[content.canonical_stage == can]
+        if sub.empty:
+            continue
+        fitting = sub.format_fits_stage.sum()
+        if fitting == 0 or fitting / len(sub) < 0.5:
+            serve = [f for f, v in fm.items() if can in v.stages]
+            rows.append({"canonical_stage": can, "stage": sch.of_canonical(can), "pieces": int(len(sub)),
+                         "formats_present": ", ".join(sorted(set(sub.format))),
+                         "formats_that_serve_it": ", ".join(serve),
+                         "note": f"{len(sub) - int(fitting)} of {len(sub)} {can} piece(s) use a format that does not serve this stage"})
+    for st in sch.stages:
+        sub = content[content.stage == st.id]
+        if len(sub) and not set(sub.format) & set(st.formats):
+            rows.append({"canonical_stage": "", "stage": st.id, "pieces": int(len(sub)),
+                         "formats_present": ", ".join(sorted(set(sub.format))),
+                         "formats_that_serve_it": ", ".join(st.formats),
+                         "note": f"no piece of stage {st.id} uses a recommended format"})
+    return pd.DataFrame(rows, columns=["canonical_stage", "stage", "pieces", "formats_present", "formats_that_serve_it", "note"])
+
+
+def calibrate_match_threshold(pairs_file: str | Path, embedder: str = "use-multilingual") -> dict:
+    """Choose the 'answered' similarity threshold on labeled (question, passage, answered) pairs.
+
+    Scored like the report scores a question (cosine similarity to a content passage); the threshold
+    maximises accuracy, which on this balanced set is the balanced accuracy (Youden's J)."""
+    from sklearn.metrics import roc_auc_score
+
+    from .embedders import embed_texts, get_embedder
+
+    rows = [json.loads(line) for line in Path(pairs_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    emb = get_embedder(embedder)
+    q = embed_texts(emb, [r["question"] for r in rows])
+    p = embed_texts(emb, [r["passage"] for r in rows])
+    sim = (q * p).sum(1)
+    y = np.array([bool(r["answered"]) for r in rows])
+    cross = np.array([r.get("lang_q") != r.get("lang_c") for r in rows])
+    grid = np.round(np.arange(0.10, 0.90, 0.01), 2)
+    acc = [float(((sim >= th) == y).mean()) for th in grid]
+    th = float(grid[int(np.argmax(acc))])
+    pred = sim >= th
+    tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return {"threshold": th, "accuracy": round(max(acc), 4), "precision": round(prec, 4), "recall": round(rec, 4),
+            "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,
+            "roc_auc": round(float(roc_auc_score(y, sim)), 4),
+            "accuracy_cross_lingual": round(float((pred[cross] == y[cross]).mean()), 4) if cross.any() else None,
+            "n_pairs": len(rows), "positives": int(y.sum())}
+
+
+def main(argv=None) -> int:
+    """``python -m contentplan.gaps calibrate``: recalibrate the answered threshold for an embedder."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m contentplan.gaps")
+    ap.add_argument("command", choices=["calibrate"])
+    ap.add_argument("--pairs", default="corpora/matching/pairs.jsonl")
+    ap.add_argument("--embedder", default="use-multilingual")
+    args = ap.parse_args(argv)
+    res = calibrate_match_threshold(args.pairs, args.embedder)
+    path = Path(__file__).parent / "data" / THRESHOLD_FILE
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[args.embedder] = res
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    match_thresholds.cache_clear()
+    print(json.dumps({args.embedder: res}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

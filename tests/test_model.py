@@ -1,0 +1,130 @@
+"""The estimator: scikit-learn contract, overfit -> save -> load -> same predictions, batch vs one
+by one, calibration, explanations, model-folder checks."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+
+from contentplan.artifacts import load_estimator, read_meta, save_model
+from contentplan.errors import ModelError
+from contentplan.model import StageClassifier
+from contentplan.pipeline import JourneyModel
+
+from .conftest import TINY
+
+TEXTS, LABELS = map(list, zip(*TINY))
+
+
+@pytest.mark.parametrize("params", [dict(embedder=None), dict(embedder="tfidf-hash"), dict(embedder="tfidf-hash", ngrams=False)])
+def test_overfit_save_load_same_predictions(tmp_path, params):
+    est = StageClassifier(C=100.0, calibrate=False, **params).fit(TEXTS, LABELS)
+    assert (est.predict(TEXTS) == np.array(LABELS)).mean() >= 0.95
+    meta = {"labels": list(est.classes_), "embedder": str(est.embedder), "embedding_dim": getattr(est, "embedding_dim_", None)}
+    save_model(est, meta, tmp_path / "m")
+    loaded = load_estimator(tmp_path / "m", read_meta(tmp_path / "m"))
+    assert np.allclose(loaded.predict_proba(TEXTS), est.predict_proba(TEXTS))
+    assert list(loaded.predict(TEXTS)) == list(est.predict(TEXTS))
+
+
+def test_sklearn_contract():
+    est = StageClassifier(embedder=None, C=3.0)
+    assert est.get_params()["C"] == 3.0
+    c = clone(est)
+    assert c.get_params() == est.get_params() and not hasattr(c, "classes_")
+    assert est.fit(TEXTS, LABELS) is est
+    assert set(est.classes_) == set(LABELS)
+    proba = est.predict_proba(TEXTS)
+    assert proba.shape == (len(TEXTS), 10) and np.allclose(proba.sum(1), 1)
+    scores = cross_val_score(StageClassifier(embedder=None, calibrate=False), TEXTS * 2, LABELS * 2, cv=2)
+    assert scores.shape == (2,)
+
+
+def test_calibration_fits_a_temperature():
+    est = StageClassifier(embedder=None, calibrate=True).fit(TEXTS * 2, LABELS * 2)
+    assert 0.2 <= est.temperature_ <= 5.0
+
+
+def test_batch_and_one_by_one_agree():
+    est = StageClassifier(embedder="tfidf-hash", calibrate=False).fit(TEXTS, LABELS)
+    batch = est.predict_proba(TEXTS)
+    single = np.vstack([est.predict_proba([t]) for t in TEXTS])
+    assert np.allclose(batch, single, atol=1e-6)
+
+
+def test_explanations_name_the_words_that_pushed():
+    extra = [("tarif formation excel", "offer"), ("devis toiture gratuit", "offer"), ("le tarif de la pompe", "offer")]
+    texts, labels = zip(*(TINY + extra))
+    est = StageClassifier(embedder=None, C=50.0, calibrate=False).fit(list(texts), list(labels))
+    (terms,) = est.explain(["tarif devis pompe à chaleur"], ["offer"])
+    assert terms and terms[0] in ("tarif", "devis", "tarif devis")
+    assert not any(t in ("a", "le", "de") for t in terms)
+
+
+def test_corrupt_model_folders(tmp_path, tiny_model_dir):
+    with pytest.raises(ModelError) as err:
+        JourneyModel.load(tmp_path / "nope")
+    assert str(err.value) == f"{tmp_path / 'nope'}: model folder not found; pass --model with a folder made by 'contentplan train'"
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model_dir, bad)
+    meta = json.loads((bad / "meta.json").read_text())
+    meta["format_version"] = 99
+    (bad / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError) as err:
+        read_meta(bad)
+    assert str(err.value) == f"{bad}: model format version 99 is not supported (this contentplan reads version 1); retrain with 'contentplan train'"
+
+    meta["format_version"] = 1
+    meta["embedding_dim"] = 384
+    (bad / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError) as err:
+        load_estimator(bad, read_meta(bad))
+    assert str(err.value) == f"{bad}: embedding dimension mismatch (2048 in the estimator, 384 in meta.json); retrain with 'contentplan train'"
+
+    (bad / "estimator.skops").write_bytes(b"garbage")
+    with pytest.raises(ModelError) as err:
+        load_estimator(bad, read_meta(bad))
+    assert str(err.value) == f"{bad / 'estimator.skops'}: corrupt model file (BadZipFile); retrain with 'contentplan train'"
+
+
+def test_pickled_or_crafted_estimators_are_refused(tmp_path, tiny_model_dir):
+    """A skops file that would instantiate an untrusted type (here os.system via a crafted node) is refused."""
+    import zipfile
+
+    bad = tmp_path / "evil"
+    shutil.copytree(tiny_model_dir, bad)
+    est_file = bad / "estimator.skops"
+    with zipfile.ZipFile(est_file) as zf:
+        schema = json.loads(zf.read("schema.json"))
+        others = {n: zf.read(n) for n in zf.namelist() if n != "schema.json"}
+    schema["content"]["content"]["evil"] = {"__class__": "system", "__module__": "os", "__loader__": "TypeNode", "__id__": 999999}
+    with zipfile.ZipFile(est_file, "w") as zf:
+        zf.writestr("schema.json", json.dumps(schema))
+        for n, b in others.items():
+            zf.writestr(n, b)
+    with pytest.raises(ModelError) as err:
+        load_estimator(bad, read_meta(bad))
+    assert "refuses to load untrusted type(s) os.system" in str(err.value)
+
+    (bad / "estimator.skops").unlink()
+    (bad / "estimator.pkl").write_bytes(b"\x80\x04K\x01.")
+    with pytest.raises(ModelError) as err:
+        load_estimator(bad, read_meta(bad))
+    assert str(err.value) == f"{bad}: no estimator.skops (found estimator.pkl: pickle files are never loaded); retrain with 'contentplan train'"
+
+
+def test_documents_are_not_decided_by_a_closing_call_to_action(tiny_model_dir):
+    model = JourneyModel.load(tiny_model_dir)
+    body = ("What is customer churn and why does it matter? Churn is the share of customers who leave. "
+            "Why do my customers leave? What is a normal churn rate? Why does churn rise in summer?\n\n"
+            "What is churn in subscription businesses and why is it a risk for revenue? What is a cohort?\n\n"
+            "Book a demo.")
+    (doc,) = model.documents([("What is customer churn", body)], ["en"])
+    assert len(doc.passages) == 3
+    from contentplan.schemes import canonical_ids
+    assert canonical_ids()[int(np.argmax(doc.proba))] == "problem"

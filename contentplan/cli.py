@@ -217,5 +217,82 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
     click.echo(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
+@click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter.")
+@click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
+@click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
+def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_run, do_check, fmt):
+    """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
+    confidence, why, and advice.
+
+    Example:
+
+    \b
+        contentplan tag drafts/ --personas personas.yaml
+        contentplan tag post.md --write --dry-run
+        contentplan tag content/ --check
+    """
+    from .io.writers import write_table
+    from .tagging import check_tags, tag_documents, tags_frame, write_tags
+    if dry_run and not do_write:
+        raise click.UsageError("--dry-run goes with --write")
+    skipped: list[str] = []
+    tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped)
+    for msg in skipped:
+        click.echo(f"skipped: {msg}", err=True)
+    if not tags:
+        raise click.ClickException("no readable document among the paths given")
+    if do_write:
+        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path)):
+            click.echo(msg)
+    else:
+        write_table(tags_frame(tags), fmt)
+    if do_check:
+        problems = check_tags(tags)
+        for p in problems:
+            click.echo(p, err=True)
+        if problems:
+            raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.option("-i", "--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+              help="One row per question/interaction: prospect id, timestamp, text (columns detected).")
+@click.option("--prospect-column", help="Column with the prospect id.")
+@click.option("--time-column", help="Column with the timestamp.")
+@click.option("--text-column", help="Column with the question text.")
+@click.option("--content", "content_path", type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
+@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file.")
+@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--timeline", "timeline_path", type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
+@output_options
+def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
+              timeline_path, fmt, output, quiet):
+    """Place each prospect on the journey: stage, milestones, score 0-100, next content to send.
+
+    Example:
+
+    \b
+        contentplan prospects -i corpora/examples/prospects.csv \\
+            --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
+    """
+    from .io.writers import atomic_write, check_output_path, write_table
+    from .prospects import prospect_journeys
+    if timeline_path:
+        check_output_path(timeline_path, [input_path, content_path])
+    rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column, text_column)
+    write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path])
+    if timeline_path:
+        with atomic_write(timeline_path) as fh:
+            fh.write(rep.timeline_json() + "\n")
+
+
 if __name__ == "__main__":  # pragma: no cover
     cli(prog_name="contentplan")

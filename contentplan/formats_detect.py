@@ -66,7 +66,7 @@ _TITLE_CUES = [
     ("infographic", r"\b(infographi(c|e))\b"),
     ("video", r"^\s*\[?(vid[ée]o)\b|\b(en vid[ée]o|\(vid[ée]o\)|video:)"),
     ("comparison_page", r"\b(vs\.?|versus|comparatif|comparison|alternatives? (to|à))\b"),
-    ("pricing_page", r"^\s*(pricing|tarifs?|prix|nos offres|plans?( and| et)? (pricing|tarifs))\b"),
+    ("pricing_page", r"^\s*((nos|our|les) )?(pricing|tarifs?|prix|offres|plans?( and| et| &)? (pricing|tarifs))\b"),
     ("demo_trial", r"\b(book a demo|request a demo|free trial|essai gratuit|demandez? (une|votre) d[ée]mo|get a quote|demande de devis)\b"),
     ("guide", r"\b(guide|e-?book|livre blanc|white ?paper|checklist|template)\b"),
     ("tutorial", r"^\s*(tuto(riel|rial)?|how to|comment (faire|configurer|installer|paramétrer))\b|\b(step[- ]by[- ]step|pas à pas)\b"),
@@ -74,6 +74,8 @@ _TITLE_CUES = [
     ("newsletter", r"^\s*(newsletter|objet ?:|subject ?:)|\b(newsletter)\b"),
 ]
 _URL_CUES = [
+    ("blog_article", r"/(blog|actualites|news|articles?)/"),
+    ("social_post", r"(linkedin\.com|instagram\.com|twitter\.com|x\.com|facebook\.com)/|/(linkedin|social|posts)/"),
     ("case_study", r"/(case-stud(y|ies)|etudes?-de-cas|clients?|customers?|success-stor(y|ies))/"),
     ("webinar", r"/(webinars?|webinaires?|events?)/"),
     ("faq_help", r"/(help|aide|support|faq|kb|knowledge-base|centre-d-aide|help-center)/"),
@@ -85,7 +87,6 @@ _URL_CUES = [
     ("comparison_page", r"/(compare|comparatif|vs|alternatives?)/|-vs-"),
     ("product_page", r"/(product|produit|features?|fonctionnalites|solutions?)/"),
     ("guide", r"/(guides?|ebooks?|livres-blancs|white-?papers?|ressources|resources)/"),
-    ("blog_article", r"/(blog|actualites|news|articles?)/"),
 ]
 _TITLE_RX = [(f, re.compile(rx, re.I)) for f, rx in _TITLE_CUES]
 _URL_RX = [(f, re.compile(rx, re.I)) for f, rx in _URL_CUES]

@@ -1,0 +1,206 @@
+"""Tag drafts: stage, stage mix, format, persona, confidence, explanation and advice per file; write
+the result into Markdown front matter (key order and body preserved byte for byte), or check
+declared values against predictions (for a content repository's CI)."""
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .formats_detect import detect_format, normalise_format
+from .io.documents import DOC_EXTS, Document, read_documents, split_front_matter
+from .io.encoding import decode, read_bytes
+from .io.writers import atomic_write
+from .lang import detect_lang
+from .personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
+from .pipeline import JourneyModel, project
+from .schemes import UNCLEAR, Scheme, canonical_ids, formats, load_scheme
+
+FRONT_KEYS = ("journey_stage", "content_format", "persona", "stage_confidence")
+
+
+@dataclass
+class Tag:
+    path: str
+    title: str
+    lang: str
+    stage: str
+    confidence: float
+    stage_mix: str
+    format: str
+    format_source: str
+    persona: str
+    explanation: str
+    advice: str
+    declared: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        return {k: getattr(self, k) for k in TAG_COLUMNS}
+
+
+def _snippet(text: str, n: int = 60) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def tag_documents(paths, scheme: str | Scheme = "buyer-journey", personas=None,
+                  model: str | Path | JourneyModel | None = None, min_confidence: float | None = None,
+                  errors: list | None = None) -> list[Tag]:
+    """Tag every md/html/txt/docx file given (folders recursively)."""
+    sch = load_scheme(scheme)
+    m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
+    plist = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
+    docs: list[Document] = read_documents(paths, errors)
+    if not docs:
+        return []
+    langs = [detect_lang(d.full_text) for d in docs]
+    results = m.documents([(d.title, d.text) for d in docs], langs)
+    threshold = m.min_confidence if min_confidence is None else float(min_confidence)
+    matcher = PersonaMatcher(plist, m.embed) if plist and m.estimator.embedder else None
+    tags = []
+    cids = canonical_ids()
+    for d, lang, r in zip(docs, langs, results):
+        sp = project(r.proba[None, :], sch)[0]
+        best = int(sp.argmax())
+        conf = float(sp[best])
+        stage = sch.ids[best] if r.proba.any() and conf >= threshold else UNCLEAR
+        dominant = sch.ids[best]
+        # Stage mix: share of passages per scheme stage.
+        p_stages = [sch.of_canonical(c) for c in r.passage_labels]
+        counts = Counter(p_stages)
+        mix = " ".join(f"{s}:{counts[s] / len(p_stages):.0%}" for s in sch.ids if counts[s]) if p_stages else ""
+        # Explanation: the passages that weigh most for the dominant stage, and the words that pushed it.
+        members = [cids.index(c) for c in sch.stages[best].canonical]
+        expl = []
+        if len(r.passage_proba):
+            weight = r.passage_proba[:, members].sum(1)
+            for i in np.argsort(-weight, kind="stable")[:2]:
+                expl.append(f"passage {i + 1} ({weight[i]:.0%}): '{_snippet(r.passages[i])}'")
+        target = max(sch.stages[best].canonical, key=lambda c: r.proba[cids.index(c)])
+        words = m.explain([f"{d.title}. {d.text[:3000]}"], [target], top=5)[0]
+        if words:
+            expl.append(f"words: {words}")
+        # Our own content_format key is what --check compares against: detect without it.
+        fmt, why = detect_format(d.title, d.text, d.path, {k: v for k, v in d.meta.items() if k != "content_format"})
+        persona = ""
+        if plist:
+            declared_p = normalise_persona(d.meta.get("persona"), plist)
+            if declared_p:
+                persona = declared_p
+            elif matcher is not None:
+                persona = matcher.assign([f"{d.title}. {d.text[:1500]}"])[0][0]
+            else:
+                persona = UNASSIGNED
+        advice = _advice(sch, dominant, stage, fmt, r, p_stages)
+        declared = {k: d.meta.get(k) for k in FRONT_KEYS if k in d.meta}
+        tags.append(Tag(d.path, d.title, lang, stage, round(conf, 4), mix, fmt, why, persona, " | ".join(expl),
+                        advice, declared))
+    return tags
+
+
+def _advice(sch: Scheme, dominant: str, stage: str, fmt: str, r, p_stages: list[str]) -> str:
+    notes = []
+    st = sch.stage(dominant)
+    fm = formats()
+    if not set(fm[fmt].stages) & set(st.canonical):
+        good = ", ".join(st.formats[:4])
+        notes.append(f"a {dominant} piece written as {fmt}: formats that serve {dominant} are {good}")
+    if stage == UNCLEAR:
+        notes.append("no stage is clear: the draft mixes stages; sharpen it around one question of one stage")
+    off = [(i, s) for i, s in enumerate(p_stages) if s != dominant]
+    if off and len(p_stages) > 1:
+        where = "; ".join(f"passage {i + 1} ('{_snippet(r.passages[i], 40)}') pulls towards {s}" for i, s in off[:3])
+        last_only = len(off) == 1 and off[0][0] == len(p_stages) - 1
+        notes.append(("closing call to action is " + off[0][1] + "-stage; fine if intended: " if last_only else "mixed draft: ") + where)
+    return "; ".join(notes) if notes else "ok"
+
+
+# ----------------------------------------------------------------------------- front matter
+
+def _yaml_scalar(value) -> str:
+    s = str(value)
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", s) and s.lower() not in ("yes", "no", "true", "false", "null", "on", "off", "~"):
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def updated_markdown(original: bytes, values: dict, where: str) -> bytes:
+    """The file with ``values`` set in its front matter: other keys, their order and the body are kept
+    byte for byte; keys already present are replaced in place, new ones appended."""
+    text, enc = decode(original, where)
+    if enc not in ("utf-8", "utf-8-sig"):
+        raise InputError(f"{where}: is {enc}, not UTF-8; re-save it as UTF-8 before using --write")
+    bom = original.startswith(b"\xef\xbb\xbf")
+    newline = "\r\n" if "\r\n" in text[:2000] else "\n"
+    meta, body, raw = split_front_matter(text, where)
+    new_lines = {k: f"{k}: {_yaml_scalar(v)}" for k, v in values.items()}
+    if raw is None:
+        block = newline.join(new_lines.values())
+        out = f"---{newline}{block}{newline}---{newline}" + text
+    else:
+        start = text.index(raw)
+        lines = raw.split(newline) if newline in raw else raw.split("\n")
+        done = set()
+        for i, line in enumerate(lines):
+            mkey = re.match(r"^([A-Za-z0-9_-]+)\s*:", line)
+            if mkey and mkey.group(1) in new_lines:
+                # Only simple one-line values are ours to replace.
+                lines[i] = new_lines[mkey.group(1)]
+                done.add(mkey.group(1))
+        lines += [v for k, v in new_lines.items() if k not in done]
+        out = text[:start] + newline.join(lines) + text[start + len(raw):]
+    data = out.encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False) -> list[str]:
+    """Store the tags in Markdown front matter (atomically). Returns one message per file (diffs on dry run)."""
+    out = []
+    for t in tags:
+        p = Path(t.path)
+        if p.suffix.lower() not in (".md", ".markdown"):
+            out.append(f"{t.path}: skipped (only Markdown front matter is written; this file is left as it is)")
+            continue
+        values = {"journey_stage": t.stage, "content_format": t.format, "stage_confidence": round(t.confidence, 2)}
+        if with_persona:
+            values["persona"] = t.persona
+        original = read_bytes(p)
+        new = updated_markdown(original, values, t.path)
+        if new == original:
+            out.append(f"{t.path}: unchanged")
+            continue
+        if dry_run:
+            diff = difflib.unified_diff(original.decode("utf-8-sig").splitlines(True), new.decode("utf-8-sig").splitlines(True),
+                                        fromfile=t.path, tofile=t.path + " (tagged)")
+            out.append("".join(diff).rstrip("\n"))
+            continue
+        with atomic_write(p, "wb") as fh:
+            fh.write(new)
+        out.append(f"{t.path}: wrote {', '.join(values)}")
+    return out
+
+
+def check_tags(tags: list[Tag]) -> list[str]:
+    """Disagreements between declared front matter (journey_stage, content_format) and predictions."""
+    problems = []
+    for t in tags:
+        declared_stage = t.declared.get("journey_stage")
+        if declared_stage is not None and str(declared_stage) != t.stage:
+            problems.append(f"{t.path}: declared journey_stage '{declared_stage}' but predicted '{t.stage}' ({t.confidence:.0%})")
+        declared_fmt = t.declared.get("content_format")
+        if declared_fmt is not None and (normalise_format(declared_fmt) or str(declared_fmt)) != t.format:
+            problems.append(f"{t.path}: declared content_format '{declared_fmt}' but detected '{t.format}'")
+    return problems
+
+
+TAG_COLUMNS = ["path", "title", "lang", "stage", "confidence", "stage_mix", "format", "persona", "explanation", "advice"]
+
+
+def tags_frame(tags: list[Tag]) -> pd.DataFrame:
+    return pd.DataFrame([t.row() for t in tags], columns=TAG_COLUMNS)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "classify", "load_model", "load_scheme", "train_model", "ContentplanError"]
+__all__ = ["__version__", "classify", "load_model", "load_scheme", "train_model", "gap_report", "tag", "prospects",
+           "ContentplanError"]
 
 
 def __getattr__(name: str):
@@ -26,4 +27,14 @@ def __getattr__(name: str):
     if name == "gap_report":
         from .gaps import gap_report
         return gap_report
+    if name == "tag":
+        from .tagging import tag_documents, tags_frame
+
+        def tag(paths, **kwargs):
+            """Tag drafts (files or folders); returns a DataFrame, one row per file."""
+            return tags_frame(tag_documents(paths, **kwargs))
+        return tag
+    if name == "prospects":
+        from .prospects import prospect_journeys
+        return prospect_journeys
     raise AttributeError(f"module 'contentplan' has no attribute {name!r}")

@@ -74,16 +74,25 @@ def build_profiles(texts_by_lang: dict[str, list[str]], top: int = 4000) -> dict
     return out
 
 
+@functools.lru_cache(maxsize=200000)
+def _word_margin(word: str) -> float:
+    """log P(fr) - log P(en) of one word's character n-grams (cached: queries reuse words)."""
+    prof = _profiles()
+    fr, en = prof["fr"], prof["en"]
+    w = f" {word} "
+    score = 0.0
+    for n in (1, 2, 3, 4):
+        for i in range(len(w) - n + 1):
+            g = w[i:i + n]
+            score += fr["grams"].get(g, fr["unk"]) - en["grams"].get(g, en["unk"])
+    return score
+
+
 def _nb_margin(low: str) -> float:
     """log P(fr) - log P(en) under the character n-gram model (0 when no profile is shipped)."""
-    prof = _profiles()
-    if not prof:
+    if not _profiles():
         return 0.0
-    fr, en = prof["fr"], prof["en"]
-    score = 0.0
-    for g in _grams(low):
-        score += fr["grams"].get(g, fr["unk"]) - en["grams"].get(g, en["unk"])
-    return score
+    return sum(_word_margin(w) for w in _WORD.findall(low))
 
 
 def detect_lang(text: str) -> str:

@@ -84,8 +84,9 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             return None
         return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
 
-    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False):
+    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False, keep_words: bool = False):
         blocks = []
+        words = None
         if self.embedder:
             if embeddings is None:
                 embeddings = self.embed(texts)
@@ -102,11 +103,20 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                 blocks.append(self.word_vectorizer_.fit_transform(texts))
                 blocks.append(self.char_vectorizer_.fit_transform(texts))
             else:
-                blocks.append(self.word_vectorizer_.transform(texts))
+                words = self.word_vectorizer_.transform(texts)
+                blocks.append(words)
                 blocks.append(self.char_vectorizer_.transform(texts))
         if not blocks:
             raise ValueError("StageClassifier needs an embedder or ngrams=True")
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        X = sp.hstack(blocks, format="csr", dtype=np.float32)
+        return (X, words) if keep_words else X
+
+    def _vocab_array(self) -> np.ndarray:
+        cached = self.__dict__.get("_vocab_cache")
+        if cached is None or len(cached) != len(self.word_vectorizer_.vocabulary_):
+            cached = self.word_vectorizer_.get_feature_names_out()
+            self.__dict__["_vocab_cache"] = cached
+        return cached
 
     # ----- persistence -----
     # A TfidfVectorizer keeps its vocabulary as a dict of ~10^5 strings, which skops stores node by
@@ -115,6 +125,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never strip the live object
+        state.pop("_vocab_cache", None)
         for name in self._VECTORIZERS:
             vec = state.get(name)
             if vec is not None and hasattr(vec, "vocabulary_"):
@@ -185,38 +196,48 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             z = np.column_stack([-z, z]) / 2
         return _softmax(z / self.temperature_)
 
+    def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
+        """Probabilities and the word n-gram matrix (reused by :meth:`explain`, so texts are vectorised once)."""
+        check_is_fitted(self, "lr_")
+        feats, words = self._features(_texts(X), embeddings, keep_words=True)
+        z = self.lr_.decision_function(feats)
+        if z.ndim == 1:
+            z = np.column_stack([-z, z]) / 2
+        return _softmax(z / self.temperature_), words
+
     def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]
 
     # ----- explanations -----
-    def explain(self, X, labels: Sequence[str], top: int = 3) -> list[list[str]]:
+    def explain(self, X, labels: Sequence[str], top: int = 3, word_matrix=None) -> list[list[str]]:
         """The word n-grams that pushed each text towards the given label (linear contributions)."""
         check_is_fitted(self, "lr_")
         if not self.ngrams:
             return [[] for _ in labels]
-        texts = _texts(X)
-        W = self.word_vectorizer_.transform(texts).tocsr()
+        W = (word_matrix if word_matrix is not None else self.word_vectorizer_.transform(_texts(X))).tocsr()
         offset = self.embedding_dim_ if self.embedder else 0
         coef = self.lr_.coef_[:, offset:offset + W.shape[1]]
         if coef.shape[0] == 1:
             coef = np.vstack([-coef, coef])
         # Contribution relative to the average class: what makes this label win, not just appear.
         rel = coef - coef.mean(axis=0, keepdims=True)
-        vocab = self.word_vectorizer_.get_feature_names_out()
+        vocab = self._vocab_array()
         cls = {c: i for i, c in enumerate(self.classes_)}
         out = []
+        indptr, indices, data = W.indptr, W.indices, W.data
         for r, label in enumerate(labels):
-            row = W.getrow(r)
-            if label not in cls or row.nnz == 0:
+            lo, hi = indptr[r], indptr[r + 1]
+            if label not in cls or hi == lo:
                 out.append([])
                 continue
-            contrib = row.data * rel[cls[label], row.indices]
+            idx = indices[lo:hi]
+            contrib = data[lo:hi] * rel[cls[label], idx]
             order = np.argsort(-contrib)
             picked: list[str] = []
             for j in order:
                 if contrib[j] <= 0 or len(picked) >= top:
                     break
-                term = vocab[row.indices[j]]
+                term = vocab[idx[j]]
                 if _is_stop(term) or any(term in p or p in term for p in picked):
                     continue
                 picked.append(term)

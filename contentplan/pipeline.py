@@ -174,36 +174,48 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
                 brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """The classification columns for ``texts``: stage, confidence, lang, intent, p_<stage>..., explanation."""
     texts = [_clean(t) if not isinstance(t, str) else t for t in texts]
+    n = len(texts)
     threshold = model.min_confidence if min_confidence is None else float(min_confidence)
+    cids = canonical_ids()
+    canon = np.zeros((n, len(cids)))
+    long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
+    long_set = set(long_idx)
+    short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(_clean(t))]
+    short = [_clean(texts[i]) for i in short_idx]
+    words = None
     langs = [detect_lang(t) for t in texts]
-    canon = model.proba(texts, langs)
+    if short:
+        p, words = model.estimator.predict_proba_words(short, model.embed(short))
+        canon[short_idx] = p[:, model._order]
+    if long_idx:
+        for i, d in zip(long_idx, model.documents([("", texts[i]) for i in long_idx], [langs[i] for i in long_idx])):
+            canon[i] = d.proba
     sp = project(canon, scheme)
     best = sp.argmax(1)
-    conf = sp[np.arange(len(texts)), best] if len(texts) else np.zeros(0)
+    conf = sp[np.arange(n), best] if n else np.zeros(0)
     blank = ~canon.any(axis=1)
     ids = scheme.ids
-    stages = [UNCLEAR if (blank[i] or conf[i] < threshold) else ids[best[i]] for i in range(len(texts))]
     brands = tuple(brands)
     out = pd.DataFrame({
-        "stage": stages,
+        "stage": [UNCLEAR if (blank[i] or conf[i] < threshold) else ids[best[i]] for i in range(n)],
         "confidence": np.round(np.where(blank, 0.0, conf), 4),
         "lang": langs,
-        "intent": [intent_of(canon[i], texts[i], brands) for i in range(len(texts))],
+        "intent": [intent_of(canon[i], texts[i], brands) for i in range(n)],
     })
     for j, sid in enumerate(ids):
         out[f"p_{sid}"] = np.round(sp[:, j], 4)
     if explain:
-        cids = canonical_ids()
         # Explain the canonical stage that carries the most weight inside the chosen scheme stage.
-        targets = []
-        for i in range(len(texts)):
-            if blank[i]:
-                targets.append("")
-                continue
-            members = scheme.stages[best[i]].canonical
-            targets.append(max(members, key=lambda c: canon[i][cids.index(c)]))
-        expl = model.explain([t if targets[i] else "" for i, t in enumerate(texts)], targets)
-        out["explanation"] = [e if targets[i] else "" for i, e in enumerate(expl)]
+        target = ["" if blank[i] else max(scheme.stages[best[i]].canonical, key=lambda c: canon[i][cids.index(c)])
+                  for i in range(n)]
+        expl = [""] * n
+        if short_idx and words is not None:
+            for i, e in zip(short_idx, model.estimator.explain(None, [target[i] for i in short_idx], word_matrix=words)):
+                expl[i] = ", ".join(e)
+        if long_idx:
+            for i, e in zip(long_idx, model.explain([texts[i] for i in long_idx], [target[i] for i in long_idx])):
+                expl[i] = e
+        out["explanation"] = expl
     return out
 
 

@@ -56,11 +56,12 @@ def is_navigational(text: str, brands: tuple[str, ...] = ()) -> bool:
     words = t.split()
     if _URL.search(t) and len(words) <= 4:
         return True
-    low = _strip_accents(t)
-    brand_hit = any(b and _strip_accents(b) in low for b in brands)
     if _NAV.search(t) and len(words) <= 5 and not _QUESTIONISH.search(t):
         return True
-    if brand_hit:
+    if not brands:
+        return False
+    low = _strip_accents(t)
+    if any(b and _strip_accents(b) in low for b in brands):
         rest = low
         for b in brands:
             rest = rest.replace(_strip_accents(b), " ")

@@ -38,6 +38,31 @@ TRUSTED_TYPES = [
 ]
 
 
+def _skops_io():
+    """Import ``skops.io`` without its import-time scan of every scikit-learn estimator.
+
+    skops builds its default trusted list by calling ``sklearn.utils.all_estimators()``, which
+    imports all of scikit-learn (5-8 s on 2 cores, most of a cold start). We never rely on that
+    default list — every load passes the explicit TRUSTED_TYPES below — so during the import the
+    scan sees only the estimator types our models contain.
+    """
+    import sys
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+    from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    original = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: [
+        ("LogisticRegression", LogisticRegression), ("TfidfTransformer", TfidfTransformer), ("TfidfVectorizer", TfidfVectorizer)]
+    try:
+        import skops.io as sio
+    finally:
+        sklearn.utils.all_estimators = original
+    return sio
+
+
 def library_versions() -> dict:
     import numpy
     import sklearn
@@ -66,7 +91,7 @@ def default_model_dir() -> Path:
 
 def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
     """Write a model folder atomically (a temporary folder renamed into place)."""
-    import skops.io as sio
+    sio = _skops_io()
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +140,7 @@ def read_meta(path: str | Path) -> dict:
 
 def load_estimator(path: str | Path, meta: dict):
     """Load the estimator with skops, refusing any type outside TRUSTED_TYPES."""
-    import skops.io as sio
+    sio = _skops_io()
 
     est_file = Path(path) / ESTIMATOR
     if not est_file.is_file():

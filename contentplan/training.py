@@ -131,8 +131,8 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         card = model_card(meta)
         save_model(est, meta, output, card)
         if baseline is not None:
-            import skops.io as sio
-            sio.dump(baseline, Path(output) / BASELINE_FILE)
+            from .artifacts import _skops_io
+            _skops_io().dump(baseline, Path(output) / BASELINE_FILE)
     return est, meta
 
 

@@ -7,6 +7,7 @@ import re
 
 LONG_TEXT_WORDS = 40       # texts longer than this are classified passage by passage
 PASSAGE_WORDS = 60
+MAX_DOC_CHARS = 50_000     # a longer text is classified on its first 50,000 characters (~8,000 words)
 
 
 @functools.cache
@@ -30,7 +31,7 @@ def _nlp(lang: str):
 
 def _blocks(text: str) -> list[str]:
     """Paragraphs and list items: hard boundaries that a passage never crosses."""
-    text = re.sub(r"[ \t]+", " ", text or "").strip()
+    text = re.sub(r"[ \t]+", " ", (text or "")[:MAX_DOC_CHARS]).strip()
     parts = re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text)
     return [p.replace("\n", " ").strip() for p in parts if p.strip()]
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .artifacts import default_model_dir, load_estimator, read_meta
 from .lang import detect_lang
-from .passages import LONG_TEXT_WORDS, passages
+from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, passages
 from .rules import is_navigational
 from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
 
@@ -93,7 +93,7 @@ class JourneyModel:
         batch: list[str] = []
         plan = []
         for (title, body), lang in zip(items, langs):
-            title, body = _clean(title), (body or "").strip()
+            title, body = _clean(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
             ps = passages(body, lang) if body else []
             entry = {"title": None, "whole": None, "ps": []}
             if title:

@@ -21,6 +21,7 @@ from .encoding import decode, display_name, read_bytes
 TABLE_EXTS = {".csv", ".tsv", ".tab", ".txt", ".text", ".jsonl", ".ndjson", ".json", ".xlsx", ".xlsm", ""}
 DELIMITERS = [",", ";", "\t", "|"]
 STREAM_THRESHOLD = 64 * 1024 ** 2  # files above this are streamed in chunks
+csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell
 
 # Column names seen in real exports (search console, keyword tools, CMS inventories), by role.
 ROLE_NAMES: dict[str, list[str]] = {
@@ -221,7 +222,7 @@ def _read_csv(handle, sep: str, name: str) -> pd.DataFrame:
     into the last column, missing ones are blank), so no row is ever dropped."""
     text = handle.getvalue().lstrip("\ufeff")
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if any(f.strip() for f in r)]
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if r]  # only truly empty lines are skipped
     except csv.Error as err:
         raise InputError(f"{name}: cannot parse as delimited text ({err}); check the delimiter and quoting") from None
     if not rows:

@@ -102,10 +102,15 @@ def main() -> int:
             out["stream_rows"] = args.stream_rows
             out["stream_wall_s"] = round(wall, 1)
             out["stream_peak_rss_mb"] = rss
-    print(json.dumps(out, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    emit(out, args.json)
     return 0
+
+
+def emit(result: dict, path: str | None) -> None:
+    """Print the results, and write them to ``path`` when given."""
+    print(json.dumps(result, indent=2))
+    if path:
+        Path(path).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import platform
 import random
@@ -23,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_classify import run_child  # noqa: E402
+from bench_classify import emit, run_child  # noqa: E402
 
 
 def build(n_q: int, n_c: int, folder: Path) -> tuple[Path, Path]:
@@ -67,9 +66,7 @@ def main() -> int:
         out["cached_run_s"], out["cached_run_peak_rss_mb"] = round(wall, 1), rss
         out["speedup_with_cache"] = round(out["first_run_s"] / out["cached_run_s"], 2)
         assert (tmp / "r2" / "report.html").exists()
-    print(json.dumps(out, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    emit(out, args.json)
     return 0
 
 

@@ -190,7 +190,18 @@ class EmbeddingCache:
             self._db = sqlite3.connect(str(self.path), timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS emb (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS txt (k BLOB PRIMARY KEY, v TEXT NOT NULL)")
         return self._db
+
+    def get_text(self, namespace: str, text: str) -> str | None:
+        """A derived text result (e.g. a passage split) stored for ``text``, or None."""
+        row = self._conn().execute("SELECT v FROM txt WHERE k = ?", (self.key(namespace, text),)).fetchone()
+        return row[0] if row else None
+
+    def put_text(self, namespace: str, text: str, value: str) -> None:
+        db = self._conn()
+        with db:
+            db.execute("INSERT OR REPLACE INTO txt (k, v) VALUES (?, ?)", (self.key(namespace, text), value))
 
     @staticmethod
     def key(embedder: str, text: str) -> bytes:

@@ -232,7 +232,9 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         qdf["persona_source"] = ["declared" if d else "inferred" for d in declared_q]
         declared_c = [normalise_persona(v, plist) for v in inv.persona]
         c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
-        inferred_c, _ = matcher.assign(c_text)
+        # Content is matched to personas with the vectors its passages already have (no re-embedding).
+        c_vec = np.vstack([_doc_vector(d) for d in docs]) if docs and q_vec is not None and all(d.vectors is not None for d in docs) else None
+        inferred_c, _ = matcher.assign(c_text, c_vec)
         content["persona"] = [d or i for d, i in zip(declared_c, inferred_c)]
         content["persona_source"] = ["declared" if d else "inferred" for d in declared_c]
     else:
@@ -278,6 +280,11 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     }
     qdf = qdf.drop(columns=["weight"])
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
+
+
+def _doc_vector(d) -> np.ndarray:
+    v = d.vectors.mean(0)
+    return v / (np.linalg.norm(v) or 1.0)
 
 
 def _canonical_within(proba: np.ndarray, stage_idx, sch: Scheme) -> list[str]:

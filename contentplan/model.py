@@ -47,6 +47,18 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
+    """The softmax temperature minimising the negative log-likelihood of held-out logits
+    (temperature scaling, Guo et al., 2017), searched on a log grid from 0.2 to 5."""
+    best_t, best = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
+        p = _softmax(logits / t)
+        nll = -np.mean(np.log(p[np.arange(len(y_idx)), y_idx] + 1e-12))
+        if nll < best:
+            best_t, best = float(t), nll
+    return best_t
+
+
 class StageClassifier(ClassifierMixin, BaseEstimator):
     """Classify short or long texts into journey stages.
 
@@ -176,14 +188,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                     None if sample_weight is None else np.asarray(sample_weight)[tr])
             col = [list(self.classes_).index(c) for c in sub.classes_]
             logits[np.ix_(te, col)] = sub.decision_function([texts[i] for i in te], None if embeddings is None else embeddings[te])
-        idx = np.array([list(self.classes_).index(c) for c in y])
-        best_t, best_nll = 1.0, np.inf
-        for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
-            p = _softmax(logits / t)
-            nll = -np.mean(np.log(p[np.arange(len(idx)), idx] + 1e-12))
-            if nll < best_nll:
-                best_t, best_nll = float(t), nll
-        return best_t
+        return fit_temperature(logits, np.array([list(self.classes_).index(c) for c in y]))
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "lr_")

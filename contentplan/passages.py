@@ -1,5 +1,6 @@
-"""Split long texts into passages (spaCy sentence segmentation, ``fr_core_news_sm`` for French,
-a rule-based sentencizer for English) and group sentences into passages of ~60 words."""
+"""Split long texts into passages (spaCy sentence segmentation, ``fr_core_news_sm``'s sentence
+recogniser for French, spaCy's rule-based sentencizer for English; a punctuation rule for blocks
+under 150 words) and group sentences into passages of ~60 words."""
 from __future__ import annotations
 
 import functools
@@ -43,9 +44,18 @@ def sentences(text: str, lang: str = "en") -> list[str]:
     return out
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Ý0-9])")
+SPACY_MIN_WORDS = 150      # shorter blocks (chat messages, short notes) are split with a rule, not spaCy
+
+
 def _split_block(block: str, lang: str) -> list[str]:
-    if len(block.split()) <= 25:
+    n = len(block.split())
+    if n <= 25:
         return [block]
+    if n < SPACY_MIN_WORDS:
+        # A chat message or a short note: a punctuation rule is enough, and it spares a classify
+        # run the seconds of loading spaCy for one long-ish query.
+        return [s.strip() for s in _SENTENCE_END.split(block) if s.strip()]
     doc = _nlp("fr" if lang == "fr" else "en")(block[:100000])
     return [s.text.strip() for s in doc.sents if s.text.strip()]
 
@@ -66,3 +76,35 @@ def passages(text: str, lang: str = "en", size: int = PASSAGE_WORDS) -> list[str
         if cur:
             out.append(" ".join(cur))
     return out
+
+
+def cached_passages(text: str, lang: str = "en") -> list[str]:
+    """:func:`passages`, remembered in the on-disk cache: a re-run over the same content needs
+    neither spaCy nor its loading time. Only texts long enough to need spaCy are stored."""
+    if len(text.split()) < SPACY_MIN_WORDS:
+        return passages(text, lang)
+    from .embedders import cache_enabled
+    if not cache_enabled():
+        return passages(text, lang)
+    import json
+    import sqlite3
+    key = f"passages-v1:{lang}:{PASSAGE_WORDS}"
+    cache = _passage_cache()
+    try:
+        hit = cache.get_text(key, text)
+    except sqlite3.Error:
+        hit = None
+    if hit is not None:
+        return json.loads(hit)
+    out = passages(text, lang)
+    try:
+        cache.put_text(key, text, json.dumps(out, ensure_ascii=False))
+    except sqlite3.Error:
+        pass
+    return out
+
+
+@functools.cache
+def _passage_cache():
+    from .embedders import EmbeddingCache
+    return EmbeddingCache()

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .artifacts import default_model_dir, load_estimator, read_meta
 from .lang import detect_lang
-from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, passages
+from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
 from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
 
@@ -91,27 +91,47 @@ class JourneyModel:
         """
         langs = langs or [detect_lang(f"{t} {b}") for t, b in items]
         batch: list[str] = []
+        seen: dict[str, int] = {}
+
+        def slot(text: str) -> int:
+            # Identical texts (a one-passage body, a repeated call to action) are classified once.
+            if text not in seen:
+                seen[text] = len(batch)
+                batch.append(text)
+            return seen[text]
+
         plan = []
+        whole_texts: list[str] = []
         for (title, body), lang in zip(items, langs):
             title, body = _clean(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
-            ps = passages(body, lang) if body else []
-            entry = {"title": None, "whole": None, "ps": []}
-            if title:
-                entry["title"] = len(batch); batch.append(title)
+            ps = cached_passages(body, lang) if body else []
+            entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps]}
             if body:
-                entry["whole"] = len(batch); batch.append(f"{title}. {body}" if title else body)
-            for p in ps:
-                entry["ps"].append(len(batch)); batch.append(p)
+                entry["whole"] = len(whole_texts)
+                whole_texts.append(f"{title}. {body}" if title else body)
             plan.append((entry, ps))
         vecs = self.embed(batch) if batch else None
         probs = self._proba(batch, vecs)
+        # The whole text is read by the n-gram features in full; its embedding is the mean of its
+        # passages' and title's embeddings (the encoder is slowest on long texts, and the passages
+        # already cover the text).
+        whole_vecs = None
+        if vecs is not None and whole_texts:
+            whole_vecs = np.zeros((len(whole_texts), vecs.shape[1]), dtype=np.float32)
+            for entry, _ in plan:
+                if entry["whole"] is None:
+                    continue
+                rows = entry["ps"] + ([entry["title"]] if entry["title"] is not None else [])
+                v = vecs[rows].mean(0)
+                whole_vecs[entry["whole"]] = v / (np.linalg.norm(v) or 1.0)
+        whole_probs = self._proba(whole_texts, whole_vecs) if whole_texts else None
         results = []
         for entry, ps in plan:
             parts, weights = [], []
             if entry["title"] is not None:
                 parts.append(probs[entry["title"]]); weights.append(TITLE_WEIGHT)
             if entry["whole"] is not None:
-                parts.append(probs[entry["whole"]]); weights.append(WHOLE_WEIGHT)
+                parts.append(whole_probs[entry["whole"]]); weights.append(WHOLE_WEIGHT)
             pp = probs[entry["ps"]] if entry["ps"] else np.zeros((0, len(self._order)))
             if len(pp):
                 lengths = np.array([len(p.split()) for p in ps], dtype=float)

@@ -15,7 +15,7 @@ from .artifacts import save_model
 from .corpus import content_text, corpus_hash, load_split
 from .errors import CorpusError
 from .evaluation import score
-from .model import StageClassifier, _softmax
+from .model import StageClassifier, _softmax, fit_temperature
 from .rules import rule_stage
 from .schemes import canonical_ids, list_schemes, load_scheme
 
@@ -33,16 +33,6 @@ def training_frame(questions: pd.DataFrame, content: pd.DataFrame) -> pd.DataFra
         rows.append(pd.DataFrame({"text": content.title, "stage": content.stage, "lang": content.lang,
                                   "group": content.slice, "kind": "title"}))
     return pd.concat(rows, ignore_index=True)
-
-
-def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
-    best_t, best = 1.0, np.inf
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
-        p = _softmax(logits / t)
-        nll = -np.mean(np.log(p[np.arange(len(y_idx)), y_idx] + 1e-12))
-        if nll < best:
-            best_t, best = float(t), nll
-    return best_t
 
 
 def tune_threshold(conf: np.ndarray, correct: np.ndarray) -> float:

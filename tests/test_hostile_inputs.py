@@ -198,3 +198,26 @@ def test_html_escapes_payloads_everywhere(tmp_path, tiny_model_dir):
     for bad in ("<script", "<img src", "<svg onload"):
         assert bad not in lowered, bad
     assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;" in html
+
+
+@pytest.mark.slow
+def test_one_million_rows_stream_in_bounded_memory(tmp_path, tiny_model_dir):
+    """1M-row CSV: classify streams it chunk by chunk; peak memory stays far below the data size x model cost."""
+    import subprocess
+    import sys
+    src = tmp_path / "big.csv"
+    with open(src, "w", encoding="utf-8") as fh:
+        fh.write("keyword,volume\n")
+        for i in range(1_000_000):
+            fh.write(f"crm pricing question number {i},{i % 997}\n")
+    out = tmp_path / "out.csv"
+    wrap = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    res = subprocess.run([sys.executable, "-c", wrap, sys.executable, "-m", "contentplan", "classify", "-i", str(src),
+                          "-o", str(out), "--model", str(tiny_model_dir), "--no-explain", "-q"],
+                         capture_output=True, text=True, env={**os.environ, "CONTENTPLAN_CACHE": "off"})
+    assert res.returncode == 0, res.stderr
+    peak_mb = int(res.stdout.split()[-1]) // 1024
+    assert peak_mb < 1500, peak_mb
+    with open(out, encoding="utf-8") as fh:
+        assert sum(1 for _ in fh) == 1_000_001

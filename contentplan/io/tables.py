@@ -106,20 +106,28 @@ def _is_textual(series: pd.Series) -> bool:
 
 
 def _sniff_delimiter(text: str, ext: str) -> str:
+    """The delimiter that splits the header into the most columns and the sample's rows into the
+    same number of fields as the header (quotes respected)."""
     if ext in (".tsv", ".tab"):
         return "\t"
     sample = text[:65536]
-    lines = [ln for ln in sample.splitlines() if ln.strip()][:50]
-    if not lines:
-        return ","
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        pass
-    header = lines[0]
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+    cut = sample.rfind("\n")
+    if cut > 0 and len(text) > len(sample):
+        sample = sample[:cut]
+    best, best_score = ",", (-1, -1)
+    for d in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d) if r][:50]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def _kind(path: str | Path, text_head: str) -> str:

@@ -254,7 +254,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
     qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
     content["best_question_similarity"] = np.round(reach, 4)
-    content["questions_answered"] = [int(((best_piece == k) & qdf.answered.to_numpy()).sum()) for k in range(len(inv))]
+    answered_by = best_piece[qdf.answered.to_numpy() & (best_piece >= 0)]
+    content["questions_answered"] = np.bincount(answered_by, minlength=len(inv)).astype(int) if len(inv) else []
 
     # --- cells
     personas_axis = [p.id for p in plist] + ([UNASSIGNED] if plist else []) if plist else [ALL_PERSONAS]
@@ -324,11 +325,13 @@ def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_st
     P = np.vstack(rows).astype(np.float32)
     owner = np.array(owner)
     Q = np.asarray(q_vec, dtype=np.float32)
-    passage_stage = c_stage[owner]
+    codes = {s: i for i, s in enumerate(sorted(set(map(str, c_stage)) | set(map(str, q_stage))))}
+    passage_stage = np.array([codes[str(x)] for x in c_stage], dtype=np.int16)[owner]
+    q_code = np.array([codes[str(x)] for x in q_stage], dtype=np.int16)
     for start in range(0, n_q, 2048):
         S = Q[start:start + 2048] @ P.T
         np.maximum.at(reach, owner, S.max(0))
-        S[q_stage[start:start + 2048, None] != passage_stage[None, :]] = -1.0
+        S[q_code[start:start + 2048, None] != passage_stage[None, :]] = -1.0
         j = S.argmax(1)
         sims = S[np.arange(len(j)), j]
         best_sim[start:start + 2048] = np.maximum(sims, 0.0)

@@ -201,6 +201,28 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             z = np.column_stack([-z, z]) / 2
         return _softmax(z / self.temperature_)
 
+    def ngram_counts(self, X):
+        """Raw word and character n-gram counts (before TF-IDF weighting). Counts add up: the counts
+        of a document's passages sum to (almost exactly) the counts of the whole document."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        check_is_fitted(self, "lr_")
+        texts = _texts(X)
+        return (CountVectorizer.transform(self.word_vectorizer_, texts),
+                CountVectorizer.transform(self.char_vectorizer_, texts))
+
+    def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities from n-gram counts (see :meth:`ngram_counts`) and embeddings."""
+        check_is_fitted(self, "lr_")
+        blocks = []
+        if self.embedder:
+            blocks.append(sp.csr_matrix(embeddings * self.emb_weight))
+        blocks.append(self.word_vectorizer_._tfidf.transform(word_counts).astype(np.float32))
+        blocks.append(self.char_vectorizer_._tfidf.transform(char_counts).astype(np.float32))
+        z = self.lr_.decision_function(sp.hstack(blocks, format="csr", dtype=np.float32))
+        if z.ndim == 1:
+            z = np.column_stack([-z, z]) / 2
+        return _softmax(z / self.temperature_)
+
     def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
         """Probabilities and the word n-gram matrix (reused by :meth:`explain`, so texts are vectorised once)."""
         check_is_fitted(self, "lr_")

@@ -138,8 +138,11 @@ class PersonaMatcher:
             c = allv.mean(0)
             self._centroids.append(c / (np.linalg.norm(c) or 1.0))
             self._examples.append(ve if ve.size else allv)
-        self._cues = [[re.compile(r"\b" + re.escape(_fold(w)) + r"\b") for w in p.role_cues + p.vocabulary if len(w) > 2]
-                      for p in personas]
+        # One alternation per persona: a text is scanned once per persona, not once per cue.
+        self._cues = []
+        for p in personas:
+            words = sorted({_fold(w) for w in p.role_cues + p.vocabulary if len(w) > 2}, key=len, reverse=True)
+            self._cues.append(re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None)
 
     def scores(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         if vectors is None:
@@ -149,10 +152,11 @@ class PersonaMatcher:
             ex = vectors @ self._examples[j].T
             out[:, j] = 0.5 * ex.max(1) + 0.5 * (vectors @ self._centroids[j])
         for i, t in enumerate(texts):
-            ft = _fold(t or "")
-            for j, cues in enumerate(self._cues):
-                hits = sum(1 for rx in cues if rx.search(ft))
-                out[i, j] += min(0.1, 0.05 * hits)
+            ft = _fold((t or "")[:3000])
+            for j, rx in enumerate(self._cues):
+                if rx is not None:
+                    hits = len(set(rx.findall(ft)))
+                    out[i, j] += min(0.1, 0.05 * hits)
         return out
 
     def assign(self, texts: list[str], vectors: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:

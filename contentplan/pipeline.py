@@ -101,30 +101,13 @@ class JourneyModel:
             return seen[text]
 
         plan = []
-        whole_texts: list[str] = []
         for (title, body), lang in zip(items, langs):
             title, body = _clean(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
             ps = cached_passages(body, lang) if body else []
             entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps]}
-            if body:
-                entry["whole"] = len(whole_texts)
-                whole_texts.append(f"{title}. {body}" if title else body)
             plan.append((entry, ps))
         vecs = self.embed(batch) if batch else None
-        probs = self._proba(batch, vecs)
-        # The whole text is read by the n-gram features in full; its embedding is the mean of its
-        # passages' and title's embeddings (the encoder is slowest on long texts, and the passages
-        # already cover the text).
-        whole_vecs = None
-        if vecs is not None and whole_texts:
-            whole_vecs = np.zeros((len(whole_texts), vecs.shape[1]), dtype=np.float32)
-            for entry, _ in plan:
-                if entry["whole"] is None:
-                    continue
-                rows = entry["ps"] + ([entry["title"]] if entry["title"] is not None else [])
-                v = vecs[rows].mean(0)
-                whole_vecs[entry["whole"]] = v / (np.linalg.norm(v) or 1.0)
-        whole_probs = self._proba(whole_texts, whole_vecs) if whole_texts else None
+        probs, whole_probs = self._document_probas(batch, vecs, plan)
         results = []
         for entry, ps in plan:
             parts, weights = [], []
@@ -147,6 +130,46 @@ class JourneyModel:
             results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp,
                                      vecs[rows] if vecs is not None and rows else None))
         return results
+
+    def _document_probas(self, batch: list[str], vecs, plan):
+        """Probabilities of the titles and passages in ``batch``, and of each whole document.
+
+        The whole document is not vectorised again: its n-gram counts are the sum of its title's and
+        passages' counts (character n-grams never cross a word boundary, so this is exact for them),
+        and its embedding the normalised mean of theirs (the encoder is slowest on long texts).
+        """
+        if not batch:
+            return np.zeros((0, len(self._order))), None
+        est = self.estimator
+        if not est.ngrams:
+            probs = self._proba(batch, vecs)
+            whole = []
+            for entry, _ in plan:
+                rows = entry["ps"] + ([entry["title"]] if entry["title"] is not None else [])
+                if entry["ps"]:
+                    entry["whole"] = len(whole)
+                    whole.append(probs[rows].mean(0))
+            return probs, (np.vstack(whole) if whole else None)
+        wc, cc = est.ngram_counts(batch)
+        probs = est.predict_proba_counts(wc, cc, vecs)[:, self._order]
+        rows_of, members = [], []
+        for entry, _ in plan:
+            if entry["ps"]:
+                entry["whole"] = len(rows_of)
+                rows = entry["ps"] + ([entry["title"]] if entry["title"] is not None else [])
+                rows_of.append(rows)
+                members.extend((len(rows_of) - 1, r) for r in rows)
+        if not rows_of:
+            return probs, None
+        import scipy.sparse as sparse
+        agg = sparse.csr_matrix((np.ones(len(members)), ([m[0] for m in members], [m[1] for m in members])),
+                                shape=(len(rows_of), len(batch)))
+        whole_vecs = None
+        if vecs is not None:
+            whole_vecs = np.asarray(agg @ vecs, dtype=np.float32)
+            whole_vecs /= np.maximum(np.linalg.norm(whole_vecs, axis=1, keepdims=True), 1e-12)
+        whole = est.predict_proba_counts(agg @ wc, agg @ cc, whole_vecs)[:, self._order]
+        return probs, whole
 
     def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         """Canonical probabilities; long texts (over ~40 words) go through passage aggregation."""

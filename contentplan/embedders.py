@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -227,6 +228,16 @@ class EmbeddingCache:
             db.executemany("INSERT OR REPLACE INTO emb (k, v) VALUES (?, ?)", rows)
 
 
+@functools.cache
+def _store(folder: str) -> EmbeddingCache:
+    return EmbeddingCache(Path(folder) / "embeddings.sqlite")
+
+
+def cache_store() -> EmbeddingCache:
+    """The process-wide cache for the current cache folder (one SQLite connection, reused)."""
+    return _store(str(default_cache_dir()))
+
+
 def cache_enabled() -> bool:
     return os.environ.get("CONTENTPLAN_CACHE", "").lower() not in ("off", "0", "false", "no")
 
@@ -235,7 +246,7 @@ def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache 
     """Embed with the on-disk cache: only texts never seen by this embedder are encoded."""
     texts = [t if isinstance(t, str) else "" for t in texts]
     if cache is True:
-        cache = EmbeddingCache() if cache_enabled() else None
+        cache = cache_store() if cache_enabled() else None
     if not cache or not texts:
         return embedder.embed(texts)
     try:

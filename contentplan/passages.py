@@ -83,13 +83,14 @@ def cached_passages(text: str, lang: str = "en") -> list[str]:
     neither spaCy nor its loading time. Only texts long enough to need spaCy are stored."""
     if len(text.split()) < SPACY_MIN_WORDS:
         return passages(text, lang)
-    from .embedders import cache_enabled
-    if not cache_enabled():
-        return passages(text, lang)
     import json
     import sqlite3
+
+    from .embedders import cache_enabled, cache_store
+    if not cache_enabled():
+        return passages(text, lang)
     key = f"passages-v1:{lang}:{PASSAGE_WORDS}"
-    cache = _passage_cache()
+    cache = cache_store()
     try:
         hit = cache.get_text(key, text)
     except sqlite3.Error:
@@ -102,9 +103,3 @@ def cached_passages(text: str, lang: str = "en") -> list[str]:
     except sqlite3.Error:
         pass
     return out
-
-
-@functools.cache
-def _passage_cache():
-    from .embedders import EmbeddingCache
-    return EmbeddingCache()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import default_model_dir, load_estimator, read_meta
+from .artifacts import ESTIMATOR, default_model_dir, load_estimator, read_meta
 from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
@@ -53,6 +53,14 @@ class JourneyModel:
             from .errors import ModelError
             raise ModelError(f"model {path} lacks canonical stage(s) {', '.join(missing)}; retrain with 'contentplan train'")
         self._order = [self.labels.index(c) for c in canonical_ids()]
+        self.fingerprint: str | None = None   # set for a model loaded from disk: keys the prediction cache
+
+    def _prediction_cache(self):
+        """The on-disk cache for this model's probabilities (None when disabled or the model is in memory)."""
+        from .embedders import cache_enabled, cache_store
+        if not self.fingerprint or not cache_enabled():
+            return None
+        return cache_store()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> JourneyModel:
@@ -79,8 +87,19 @@ class JourneyModel:
         texts = [_clean(t) for t in texts]
         out = np.zeros((len(texts), len(self._order)))
         idx = [i for i, t in enumerate(texts) if _HAS_LETTER.search(t)]
-        if idx:
-            out[idx] = self._proba([texts[i] for i in idx], None if vectors is None else vectors[idx])
+        if not idx:
+            return out
+        cache, ns = self._prediction_cache(), f"proba:{self.fingerprint}"
+        hits = cache.get_many(ns, [texts[i] for i in idx], len(self._order)) if cache else {}
+        todo = [k for k in range(len(idx)) if k not in hits]
+        for k, v in hits.items():
+            out[idx[k]] = v
+        if todo:
+            rows = [idx[k] for k in todo]
+            p = self._proba([texts[i] for i in rows], None if vectors is None else vectors[rows])
+            out[rows] = p
+            if cache:
+                cache.put_many(ns, [texts[i] for i in rows], p.astype(np.float32))
         return out
 
     def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None) -> list[DocResult]:
@@ -104,10 +123,11 @@ class JourneyModel:
         for (title, body), lang in zip(items, langs):
             title, body = _clean(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
             ps = cached_passages(body, lang) if body else []
-            entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps]}
+            entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps],
+                     "key": f"{lang}\x00{title}\x00{body}"}
             plan.append((entry, ps))
         vecs = self.embed(batch) if batch else None
-        probs, whole_probs = self._document_probas(batch, vecs, plan)
+        probs, whole_probs = self._cached_document_probas(batch, vecs, plan)
         results = []
         for entry, ps in plan:
             parts, weights = [], []
@@ -130,6 +150,29 @@ class JourneyModel:
             results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp,
                                      vecs[rows] if vecs is not None and rows else None))
         return results
+
+    def _cached_document_probas(self, batch: list[str], vecs, plan):
+        """:meth:`_document_probas`, served from the prediction cache when every text and document
+        of the batch was classified by this same model before."""
+        cache = self._prediction_cache()
+        k = len(self._order)
+        docs = [e for e, _ in plan if e["ps"]]
+        if cache and batch:
+            ns = f"proba:{self.fingerprint}"
+            hits = cache.get_many(ns, batch, k)
+            whole_hits = cache.get_many(f"doc:{self.fingerprint}", [e["key"] for e in docs], k)
+            if len(hits) == len(batch) and len(whole_hits) == len(docs):
+                for j, e in enumerate(docs):
+                    e["whole"] = j
+                probs = np.vstack([hits[i] for i in range(len(batch))]).astype(np.float64)
+                whole = np.vstack([whole_hits[j] for j in range(len(docs))]).astype(np.float64) if docs else None
+                return probs, whole
+        probs, whole = self._document_probas(batch, vecs, plan)
+        if cache and batch:
+            cache.put_many(f"proba:{self.fingerprint}", batch, probs.astype(np.float32))
+            if whole is not None:
+                cache.put_many(f"doc:{self.fingerprint}", [e["key"] for e in docs], whole.astype(np.float32))
+        return probs, whole
 
     def _document_probas(self, batch: list[str], vecs, plan):
         """Probabilities of the titles and passages in ``batch``, and of each whole document.
@@ -194,7 +237,11 @@ def _load_cached(path: str | None) -> JourneyModel:
     folder = Path(path) if path else default_model_dir()
     meta = read_meta(folder)
     est = load_estimator(folder, meta)
-    return JourneyModel(est, meta, folder)
+    model = JourneyModel(est, meta, folder)
+    import hashlib
+    model.fingerprint = hashlib.sha1((folder / ESTIMATOR).read_bytes()).hexdigest()[:16]
+    return model
+
 
 
 def project(proba: np.ndarray, scheme: Scheme) -> np.ndarray:

@@ -216,10 +216,13 @@ def test_writers(tmp_path, fmt):
         assert [json.loads(x)["text"] for x in text.splitlines()] == ["a, b", "é"]
 
 
-def test_xlsx_writer_quotes_formulas(tmp_path):
+def test_xlsx_writer_never_writes_formulas(tmp_path):
+    import openpyxl
     out = tmp_path / "o.xlsx"
-    write_table(pd.DataFrame({"text": ["=HYPERLINK(\"x\")", "ok"]}), "xlsx", out)
-    assert pd.read_excel(out)["text"].tolist() == ["'=HYPERLINK(\"x\")", "ok"]
+    write_table(pd.DataFrame({"text": ["=HYPERLINK(\"x\")", "ok"], "n": [1.5, float("nan")]}), "xlsx", out)
+    ws = openpyxl.load_workbook(out).active
+    assert [(c.value, c.data_type) for c in ws["A"]] == [("text", "s"), ('=HYPERLINK("x")', "s"), ("ok", "s")]
+    assert [c.value for c in ws["B"]] == ["n", 1.5, None]
 
 
 def test_output_never_overwrites_an_input(tmp_path):

@@ -306,8 +306,8 @@ def _lexical_embed(texts):
 def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_stage: np.ndarray):
     """Best content piece and similarity for each question, among the pieces of the question's own
     canonical stage (a pricing question is not answered by an article that explains the problem, an
-    onboarding question not by a troubleshooting note); and, for each
-    piece, the best similarity of any question (to find content no question reaches)."""
+    onboarding question not by a troubleshooting note); and, for each piece, the best similarity of
+    a question of its stage."""
     rows, owner = [], []
     for k, d in enumerate(docs):
         if d.vectors is not None and len(d.vectors):
@@ -323,19 +323,23 @@ def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_st
         else:
             return best_piece, best_sim, reach
     P = np.vstack(rows).astype(np.float32)
-    owner = np.array(owner)
     Q = np.asarray(q_vec, dtype=np.float32)
-    codes = {s: i for i, s in enumerate(sorted(set(map(str, c_stage)) | set(map(str, q_stage))))}
-    passage_stage = np.array([codes[str(x)] for x in c_stage], dtype=np.int16)[owner]
-    q_code = np.array([codes[str(x)] for x in q_stage], dtype=np.int16)
-    for start in range(0, n_q, 2048):
-        S = Q[start:start + 2048] @ P.T
-        np.maximum.at(reach, owner, S.max(0))
-        S[q_code[start:start + 2048, None] != passage_stage[None, :]] = -1.0
-        j = S.argmax(1)
-        sims = S[np.arange(len(j)), j]
-        best_sim[start:start + 2048] = np.maximum(sims, 0.0)
-        best_piece[start:start + 2048] = np.where(sims > -1.0, owner[j], -1)
+    owner = np.asarray(owner)
+    passage_stage = np.asarray([str(x) for x in c_stage], dtype=object)[owner]
+    q_stage = np.asarray([str(x) for x in q_stage], dtype=object)
+    # Stage by stage: a question is only compared with passages of its own stage (and a piece's
+    # reach is the best similarity of a question of its stage), so each product is small.
+    for stage in sorted(set(q_stage) & set(passage_stage)):
+        qi = np.flatnonzero(q_stage == stage)
+        pj = np.flatnonzero(passage_stage == stage)
+        Pj = P[pj]
+        for start in range(0, len(qi), 4096):
+            rows = qi[start:start + 4096]
+            S = Q[rows] @ Pj.T
+            j = S.argmax(1)
+            best_sim[rows] = np.maximum(S[np.arange(len(rows)), j], 0.0)
+            best_piece[rows] = owner[pj[j]]
+            np.maximum.at(reach, owner[pj], S.max(0))
     return best_piece, best_sim, reach
 
 

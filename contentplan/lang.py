@@ -40,6 +40,7 @@ warranty return package received near me online guide tips vs alternative altern
 _WORD = re.compile(r"[a-zàâäçéèêëîïôöùûüÿœæ'’-]+")
 _FR_CHARS = re.compile(r"[àâçéèêëîïôùûüœ]")
 _LETTER = re.compile(r"[^\W\d_]")
+_LATIN = re.compile(r"[a-zàâäçéèêëîïôöùûüÿœæ]")
 
 
 PROFILE_FILE = "lang_ngrams.json"
@@ -104,7 +105,7 @@ def detect_lang(text: str) -> str:
     if not words:
         return "other"
     letters = len(_LETTER.findall(low))
-    latin = sum(1 for ch in low if "a" <= ch <= "z" or ch in "àâäçéèêëîïôöùûüÿœæ")
+    latin = len(_LATIN.findall(low))
     if latin / letters < 0.5:
         return "other"
     fr = en = 0.0

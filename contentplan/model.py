@@ -18,33 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .embedders import embed_texts, get_embedder
-
-
-def _texts(X) -> list[str]:
-    if hasattr(X, "tolist") and not isinstance(X, list):
-        X = X.tolist()
-    out = []
-    for x in X:
-        if isinstance(x, (list, tuple, np.ndarray)) and len(x) == 1:
-            x = x[0]
-        out.append(x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)))
-    return out
-
-
-# Function words never make a useful explanation on their own.
-_STOP = frozenset("""a an the of to in on at by for with from and or is are be it this that my our your their i we you
-me do does can how what why which who le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce
-cette ces mon ma mes notre nos votre vos je j il elle on nous vous qui que qu en y ne pas se s c""".split())
-
-
-def _is_stop(term: str) -> bool:
-    return all(tok in _STOP for tok in term.replace("'", " ").split())
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+from .runtime import LinearStageModel, _softmax, _texts
 
 
 def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
@@ -96,9 +70,8 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             return None
         return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
 
-    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False, keep_words: bool = False):
+    def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False):
         blocks = []
-        words = None
         if self.embedder:
             if embeddings is None:
                 embeddings = self.embed(texts)
@@ -115,20 +88,12 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                 blocks.append(self.word_vectorizer_.fit_transform(texts))
                 blocks.append(self.char_vectorizer_.fit_transform(texts))
             else:
-                words = self.word_vectorizer_.transform(texts)
-                blocks.append(words)
+                blocks.append(self.word_vectorizer_.transform(texts))
                 blocks.append(self.char_vectorizer_.transform(texts))
         if not blocks:
             raise ValueError("StageClassifier needs an embedder or ngrams=True")
         X = sp.hstack(blocks, format="csr", dtype=np.float32)
-        return (X, words) if keep_words else X
-
-    def _vocab_array(self) -> np.ndarray:
-        cached = self.__dict__.get("_vocab_cache")
-        if cached is None or len(cached) != len(self.word_vectorizer_.vocabulary_):
-            cached = self.word_vectorizer_.get_feature_names_out()
-            self.__dict__["_vocab_cache"] = cached
-        return cached
+        return X
 
     # ----- persistence -----
     # A TfidfVectorizer keeps its vocabulary as a dict of ~10^5 strings, which skops stores node by
@@ -137,7 +102,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never strip the live object
-        state.pop("_vocab_cache", None)
+        state.pop("_runtime", None)
         for name in self._VECTORIZERS:
             vec = state.get(name)
             if vec is not None and hasattr(vec, "vocabulary_"):
@@ -201,72 +166,19 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             z = np.column_stack([-z, z]) / 2
         return _softmax(z / self.temperature_)
 
-    def ngram_counts(self, X):
-        """Raw word and character n-gram counts (before TF-IDF weighting). Counts add up: the counts
-        of a document's passages sum to (almost exactly) the counts of the whole document."""
-        from sklearn.feature_extraction.text import CountVectorizer
-        check_is_fitted(self, "lr_")
-        texts = _texts(X)
-        return (CountVectorizer.transform(self.word_vectorizer_, texts),
-                CountVectorizer.transform(self.char_vectorizer_, texts))
-
-    def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities from n-gram counts (see :meth:`ngram_counts`) and embeddings."""
-        check_is_fitted(self, "lr_")
-        blocks = []
-        if self.embedder:
-            blocks.append(sp.csr_matrix(embeddings * self.emb_weight))
-        blocks.append(self.word_vectorizer_._tfidf.transform(word_counts).astype(np.float32))
-        blocks.append(self.char_vectorizer_._tfidf.transform(char_counts).astype(np.float32))
-        z = self.lr_.decision_function(sp.hstack(blocks, format="csr", dtype=np.float32))
-        if z.ndim == 1:
-            z = np.column_stack([-z, z]) / 2
-        return _softmax(z / self.temperature_)
-
-    def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
-        """Probabilities and the word n-gram matrix (reused by :meth:`explain`, so texts are vectorised once)."""
-        check_is_fitted(self, "lr_")
-        feats, words = self._features(_texts(X), embeddings, keep_words=True)
-        z = self.lr_.decision_function(feats)
-        if z.ndim == 1:
-            z = np.column_stack([-z, z]) / 2
-        return _softmax(z / self.temperature_), words
-
     def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]
 
-    # ----- explanations -----
-    def explain(self, X, labels: Sequence[str], top: int = 3, word_matrix=None) -> list[list[str]]:
-        """The word n-grams that pushed each text towards the given label (linear contributions)."""
+    # ----- prediction twin -----
+    def runtime(self) -> LinearStageModel:
+        """This fitted estimator as a :class:`~contentplan.runtime.LinearStageModel` (arrays only)."""
         check_is_fitted(self, "lr_")
-        if not self.ngrams:
-            return [[] for _ in labels]
-        W = (word_matrix if word_matrix is not None else self.word_vectorizer_.transform(_texts(X))).tocsr()
-        offset = self.embedding_dim_ if self.embedder else 0
-        coef = self.lr_.coef_[:, offset:offset + W.shape[1]]
-        if coef.shape[0] == 1:
-            coef = np.vstack([-coef, coef])
-        # Contribution relative to the average class: what makes this label win, not just appear.
-        rel = coef - coef.mean(axis=0, keepdims=True)
-        vocab = self._vocab_array()
-        cls = {c: i for i, c in enumerate(self.classes_)}
-        out = []
-        indptr, indices, data = W.indptr, W.indices, W.data
-        for r, label in enumerate(labels):
-            lo, hi = indptr[r], indptr[r + 1]
-            if label not in cls or hi == lo:
-                out.append([])
-                continue
-            idx = indices[lo:hi]
-            contrib = data[lo:hi] * rel[cls[label], idx]
-            order = np.argsort(-contrib)
-            picked: list[str] = []
-            for j in order:
-                if contrib[j] <= 0 or len(picked) >= top:
-                    break
-                term = vocab[idx[j]]
-                if _is_stop(term) or any(term in p or p in term for p in picked):
-                    continue
-                picked.append(term)
-            out.append(picked)
-        return out
+        rt = self.__dict__.get("_runtime")
+        if rt is None or rt[0] is not self.lr_:
+            rt = (self.lr_, LinearStageModel.from_estimator(self))
+            self.__dict__["_runtime"] = rt
+        return rt[1]
+
+    def explain(self, X, labels: Sequence[str], top: int = 3) -> list[list[str]]:
+        """The word n-grams that pushed each text towards the given label (linear contributions)."""
+        return self.runtime().explain(_texts(X), labels, top=top)

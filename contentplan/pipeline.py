@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import ESTIMATOR, default_model_dir, load_estimator, read_meta
+from .artifacts import default_model_dir, load_runtime, read_meta
 from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
+from .runtime import LinearStageModel
 from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
 
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
@@ -44,6 +45,8 @@ class JourneyModel:
     """A loaded model folder: canonical probabilities for texts and documents, scheme projection."""
 
     def __init__(self, estimator, meta: dict, path: Path | None = None):
+        if not isinstance(estimator, LinearStageModel):  # a fitted StageClassifier
+            estimator = estimator.runtime()
         self.estimator = estimator
         self.meta = meta
         self.path = path
@@ -236,10 +239,9 @@ class JourneyModel:
 def _load_cached(path: str | None) -> JourneyModel:
     folder = Path(path) if path else default_model_dir()
     meta = read_meta(folder)
-    est = load_estimator(folder, meta)
+    est, fingerprint = load_runtime(folder, meta)
     model = JourneyModel(est, meta, folder)
-    import hashlib
-    model.fingerprint = hashlib.sha1((folder / ESTIMATOR).read_bytes()).hexdigest()[:16]
+    model.fingerprint = fingerprint
     return model
 
 

@@ -168,7 +168,9 @@ def model_card(meta: dict) -> str:
              "- estimator: multinomial logistic regression, temperature-scaled on out-of-fold predictions grouped by writer slice",
              f"- trained on: {meta['train_size']['questions']} questions and {meta['train_size']['content']} content pieces (corpus sha256 `{meta['corpus_sha256'][:16]}…`)",
              f"- abstention threshold (`unclear` below it): {meta.get('min_confidence')}",
-             f"- created: {meta.get('created')}", ""]
+             f"- created: {meta.get('created')}",
+             "- files: `estimator.skops` (the scikit-learn estimator), `inference.npz` (the same weights as plain "
+             "arrays, loaded for classification), `meta.json` (sha256 of both, labels, metrics)", ""]
     test = meta.get("metrics_test", {})
     if test:
         lines += ["## Test split (written separately, never trained on)", "",

@@ -1,0 +1,313 @@
+"""The classifier at prediction time, in numpy and scipy.sparse only.
+
+A fitted :class:`~contentplan.model.StageClassifier` is linear once its features are computed:
+TF-IDF over word 1-2-grams and character 2-5-grams, the sentence embedding, one weight matrix,
+a temperature. :class:`LinearStageModel` holds exactly those arrays and recomputes the
+features the way scikit-learn's ``TfidfVectorizer`` does (same preprocessing, tokenisation,
+n-grams, sublinear tf, idf and l2 norm), so classifying never imports scikit-learn (about 2 s of
+a cold start on 2 cores). ``tests/test_runtime.py`` checks it against the scikit-learn estimator.
+
+The arrays are saved as ``inference.npz`` in the model folder (read with ``allow_pickle=False``);
+the skops file stays the estimator for scikit-learn users and for retraining.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ModelError
+
+RUNTIME = "inference.npz"
+RUNTIME_VERSION = 1
+
+# The vectorizer settings the runtime reproduces; export refuses anything else.
+WORD_PARAMS = {"analyzer": "word", "ngram_range": (1, 2), "lowercase": True, "strip_accents": "unicode",
+               "sublinear_tf": True, "norm": "l2", "use_idf": True, "stop_words": None, "binary": False,
+               "token_pattern": r"(?u)\b\w[\w'-]*\w\b|\b\w\b", "preprocessor": None, "tokenizer": None}
+CHAR_PARAMS = {"analyzer": "char_wb", "ngram_range": (2, 5), "lowercase": True, "strip_accents": "unicode",
+               "sublinear_tf": True, "norm": "l2", "use_idf": True, "binary": False, "preprocessor": None}
+
+_TOKEN = re.compile(WORD_PARAMS["token_pattern"])
+_SPACES = re.compile(r"\s\s+")
+
+
+def _preprocess(text: str) -> str:
+    """Lowercase, then strip accents (NFKD without combining marks), as scikit-learn does."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def word_ngrams(text: str) -> list[str]:
+    tokens = _TOKEN.findall(_preprocess(text))
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+
+def char_wb_ngrams(text: str, lo: int = 2, hi: int = 5) -> list[str]:
+    out: list[str] = []
+    append = out.append
+    for w in _SPACES.sub(" ", _preprocess(text)).split():
+        w = f" {w} "
+        size = len(w)
+        for n in range(lo, hi + 1):
+            offset = 0
+            append(w[:n])
+            while offset + n < size:
+                offset += 1
+                append(w[offset:offset + n])
+            if offset == 0:  # a word shorter than n is counted once
+                break
+    return out
+
+
+def _counts(texts: Sequence[str], analyzer, vocab: dict[str, int], n_features: int) -> sp.csr_matrix:
+    """Term counts of ``texts`` over ``vocab`` (terms outside it are dropped), as a CSR matrix."""
+    indptr, indices, values = [0], [], []
+    get = vocab.get
+    for text in texts:
+        counter: dict[int, int] = {}
+        for term in analyzer(text):
+            j = get(term)
+            if j is not None:
+                counter[j] = counter.get(j, 0) + 1
+        indices.extend(counter)
+        values.extend(counter.values())
+        indptr.append(len(indices))
+    m = sp.csr_matrix((np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int64),
+                       np.asarray(indptr, dtype=np.int64)), shape=(len(texts), n_features))
+    m.sort_indices()
+    return m
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf, idf weighting, l2 row norm; float32 like the fitted vectorizers."""
+    x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    x.sum_duplicates()
+    np.log(x.data, out=x.data)
+    x.data += 1.0
+    x.data *= idf[x.indices]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    x.data /= np.repeat(norms, np.diff(x.indptr))
+    return x.astype(np.float32)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# Function words never make a useful explanation on their own.
+_STOP = frozenset("""a an the of to in on at by for with from and or is are be it this that my our your their i we you
+me do does can how what why which who le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce
+cette ces mon ma mes notre nos votre vos je j il elle on nous vous qui que qu en y ne pas se s c""".split())
+
+
+def _is_stop(term: str) -> bool:
+    return all(tok in _STOP for tok in term.replace("'", " ").split())
+
+
+def _texts(X) -> list[str]:
+    if hasattr(X, "tolist") and not isinstance(X, list):
+        X = X.tolist()
+    out = []
+    for x in X:
+        if isinstance(x, (list, tuple, np.ndarray)) and len(x) == 1:
+            x = x[0]
+        out.append(x if isinstance(x, str) else ("" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)))
+    return out
+
+
+class LinearStageModel:
+    """A fitted stage classifier as plain arrays: the prediction side of StageClassifier.
+
+    Same prediction methods and results as the estimator it was exported from (``predict_proba``,
+    ``predict``, ``ngram_counts``, ``predict_proba_counts``, ``predict_proba_words``, ``explain``).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.classes_ = np.asarray(arrays["classes"]).astype(object)
+        self.embedder: str | None = str(arrays["embedder"]) or None
+        self.embedding_dim_ = int(arrays["embedding_dim"])
+        self.emb_weight = float(arrays["emb_weight"])
+        self.temperature_ = float(arrays["temperature"])
+        self.ngrams = bool(arrays["ngrams"])
+        self.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+        self.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
+        self.word_terms = np.asarray(arrays["word_terms"])
+        self.char_terms = np.asarray(arrays["char_terms"])
+        self.word_idf = np.asarray(arrays["word_idf"], dtype=np.float64)
+        self.char_idf = np.asarray(arrays["char_idf"], dtype=np.float64)
+        self.cache = True
+        self._word_vocab = {t: i for i, t in enumerate(self.word_terms.tolist())}
+        self._char_vocab = {t: i for i, t in enumerate(self.char_terms.tolist())}
+        n_emb = self.embedding_dim_ if self.embedder else 0
+        n_word, n_char = len(self.word_terms), len(self.char_terms)
+        if self.coef_.shape != (len(self.classes_), n_emb + n_word + n_char) or self.intercept_.shape != (len(self.classes_),):
+            raise ValueError(f"weights of shape {self.coef_.shape} do not fit {len(self.classes_)} classes and "
+                             f"{n_emb} + {n_word} + {n_char} features")
+        if len(self.word_idf) != n_word or len(self.char_idf) != n_char:
+            raise ValueError("idf vectors do not match the vocabularies")
+        # Weight blocks, transposed once: (n_features, n_classes).
+        self._w_emb = np.ascontiguousarray(self.coef_[:, :n_emb].T)
+        self._w_word = np.ascontiguousarray(self.coef_[:, n_emb:n_emb + n_word].T)
+        self._w_char = np.ascontiguousarray(self.coef_[:, n_emb + n_word:].T)
+
+    # ----- export / load -----
+    @staticmethod
+    def arrays_from_estimator(est) -> dict[str, np.ndarray]:
+        """The arrays of a fitted StageClassifier (scikit-learn is imported by the caller's estimator)."""
+        n_word = n_char = 0
+        arrays = {}
+        if est.ngrams:
+            for name, vec, params in (("word", est.word_vectorizer_, WORD_PARAMS), ("char", est.char_vectorizer_, CHAR_PARAMS)):
+                got = vec.get_params()
+                wrong = {k: got.get(k) for k, v in params.items() if got.get(k) != v}
+                if wrong:
+                    raise ValueError(f"the {name} vectorizer has settings the runtime does not reproduce: {wrong}")
+                terms = np.empty(len(vec.vocabulary_), dtype=object)
+                for term, idx in vec.vocabulary_.items():
+                    terms[idx] = term
+                arrays[f"{name}_terms"] = np.array(terms.tolist(), dtype=str)
+                arrays[f"{name}_idf"] = np.asarray(vec.idf_, dtype=np.float64)
+            n_word, n_char = len(arrays["word_terms"]), len(arrays["char_terms"])
+        else:
+            for name in ("word", "char"):
+                arrays[f"{name}_terms"] = np.zeros(0, dtype="<U1")
+                arrays[f"{name}_idf"] = np.zeros(0)
+        coef = np.asarray(est.lr_.coef_, dtype=np.float64)
+        intercept = np.asarray(est.lr_.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:  # binary LR: one row; spread it over two classes like predict_proba does
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
+        arrays.update({
+            "format": np.array(RUNTIME_VERSION),
+            "classes": np.array([str(c) for c in est.classes_], dtype=str),
+            "embedder": np.array(est.embedder or ""),
+            "embedding_dim": np.array(int(getattr(est, "embedding_dim_", 0) or 0)),
+            "emb_weight": np.array(float(est.emb_weight)),
+            "temperature": np.array(float(est.temperature_)),
+            "ngrams": np.array(bool(est.ngrams)),
+            "coef": coef,
+            "intercept": intercept,
+        })
+        assert coef.shape[1] == (arrays["embedding_dim"] if est.embedder else 0) + n_word + n_char
+        return arrays
+
+    @classmethod
+    def from_estimator(cls, est) -> LinearStageModel:
+        return cls(cls.arrays_from_estimator(est))
+
+    @staticmethod
+    def save(est, path: str | Path) -> None:
+        np.savez_compressed(path, **LinearStageModel.arrays_from_estimator(est))
+
+    @classmethod
+    def load(cls, path: str | Path) -> LinearStageModel:
+        path = Path(path)
+        try:
+            with open(path, "rb") as f:
+                if f.read(4) != b"PK\x03\x04":
+                    raise ModelError(f"{path}: corrupt model file (not an .npz archive); retrain with 'contentplan train'")
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            if int(arrays.get("format", -1)) != RUNTIME_VERSION:
+                raise ModelError(f"{path}: runtime format {arrays.get('format')} is not supported; retrain with 'contentplan train'")
+            return cls(arrays)
+        except ModelError:
+            raise
+        except Exception as err:  # zip, key, value and shape errors of a damaged file
+            raise ModelError(f"{path}: corrupt model file ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+
+    # ----- features -----
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        if not self.embedder:
+            return None
+        from .embedders import embed_texts, get_embedder
+        return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
+
+    def ngram_counts(self, X):
+        """Raw word and character n-gram counts (before TF-IDF weighting). Counts add up: the counts
+        of a document's passages sum to (almost exactly) the counts of the whole document."""
+        texts = _texts(X)
+        return (_counts(texts, word_ngrams, self._word_vocab, len(self.word_terms)),
+                _counts(texts, char_wb_ngrams, self._char_vocab, len(self.char_terms)))
+
+    def _logits(self, word_counts, char_counts, embeddings) -> np.ndarray:
+        n = word_counts.shape[0] if word_counts is not None else len(embeddings)
+        z = np.tile(self.intercept_, (n, 1))
+        if self.embedder:
+            if embeddings is None:
+                raise ValueError("this model needs embeddings")
+            embeddings = np.asarray(embeddings)
+            if embeddings.shape[1] != self.embedding_dim_:
+                raise ModelError(f"embeddings have {embeddings.shape[1]} dimensions but the model was trained on "
+                                 f"{self.embedding_dim_}; use the embedder the model was trained with ({self.embedder})")
+            z += (embeddings.astype(np.float32) * np.float32(self.emb_weight)).astype(np.float64) @ self._w_emb
+        if self.ngrams:
+            z += np.asarray(_tfidf(word_counts, self.word_idf) @ self._w_word)
+            z += np.asarray(_tfidf(char_counts, self.char_idf) @ self._w_char)
+        return z
+
+    def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities from n-gram counts (see :meth:`ngram_counts`) and embeddings."""
+        return _softmax(self._logits(word_counts, char_counts, embeddings) / self.temperature_)
+
+    def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
+        """Probabilities and the word TF-IDF matrix (reused by :meth:`explain`)."""
+        texts = _texts(X)
+        if self.embedder and embeddings is None:
+            embeddings = self.embed(texts)
+        if not self.ngrams:
+            return self.predict_proba_counts(None, None, embeddings), None
+        wc, cc = self.ngram_counts(texts)
+        return self.predict_proba_counts(wc, cc, embeddings), _tfidf(wc, self.word_idf)
+
+    def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        texts = _texts(X)
+        if self.embedder and embeddings is None:
+            embeddings = self.embed(texts)
+        wc, cc = self.ngram_counts(texts) if self.ngrams else (None, None)
+        return self._logits(wc, cc, embeddings)
+
+    def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        return _softmax(self.decision_function(X, embeddings) / self.temperature_)
+
+    def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]
+
+    # ----- explanations -----
+    def explain(self, X, labels: Sequence[str], top: int = 3, word_matrix=None) -> list[list[str]]:
+        """The word n-grams that pushed each text towards the given label (linear contributions)."""
+        if not self.ngrams:
+            return [[] for _ in labels]
+        if word_matrix is None:
+            word_matrix = _tfidf(self.ngram_counts(X)[0], self.word_idf)
+        W = sp.csr_matrix(word_matrix)
+        # Contribution relative to the average class: what makes this label win, not just appear.
+        rel = self._w_word - self._w_word.mean(axis=1, keepdims=True)
+        cls = {c: i for i, c in enumerate(self.classes_)}
+        out = []
+        for r, label in enumerate(labels):
+            lo, hi = W.indptr[r], W.indptr[r + 1]
+            if label not in cls or hi == lo:
+                out.append([])
+                continue
+            idx = W.indices[lo:hi]
+            contrib = W.data[lo:hi] * rel[idx, cls[label]]
+            picked: list[str] = []
+            for j in np.argsort(-contrib, kind="stable"):
+                if contrib[j] <= 0 or len(picked) >= top:
+                    break
+                term = str(self.word_terms[idx[j]])
+                if _is_stop(term) or any(term in p or p in term for p in picked):
+                    continue
+                picked.append(term)
+            out.append(picked)
+        return out

@@ -4,9 +4,12 @@
 
 * raw encoder: USE multilingual on the same texts, in-process, 2 threads;
 * end to end: ``contentplan classify -i queries.csv -o out.csv`` in a subprocess (CSV in, CSV out,
-  all columns, explanations on), embedding cache off so every text is really encoded;
+  all columns, explanations on), with a fresh cache folder: every text is new, so every text is
+  really encoded and its embedding written to the cache, as on a user's first run;
 * ratio = end-to-end rows/s / encoder rows/s (target >= 0.8);
-* cold start: ``contentplan classify "one text"`` in a fresh process (target <= 2.5 s);
+* cold start: ``contentplan classify "one text"`` in a fresh process (target <= 2.5 s), best of 3
+  after one warm-up; plus the very first run with an empty cache folder, which also saves the
+  encoder's parsed tokenizer and weights (see contentplan/use_fastload.py);
 * peak RSS of the classify process (ru_maxrss of the child), for --rows and for --stream-rows
   to show that memory stays bounded while rows stream.
 Texts are the corpus questions made unique with a row number, so nothing is cached or deduplicated.
@@ -63,17 +66,18 @@ def main() -> int:
     ap.add_argument("--stream-rows", type=int, default=100000)
     ap.add_argument("--json", help="also write results to this file")
     args = ap.parse_args()
-    env = {**os.environ, "CONTENTPLAN_CACHE": "off", "CONTENTPLAN_NO_PROGRESS": "1"}
-    os.environ.update(env)
     out: dict = {"machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        env = {**os.environ, "CONTENTPLAN_CACHE": str(tmp / "cache"), "CONTENTPLAN_NO_PROGRESS": "1"}
+        os.environ.update(env)
         texts = make_queries(args.rows, tmp / "q.csv")
 
-        # Cold start: one text, fresh process (best of 3, after one warm-up of the OS file cache).
-        run_child(CLI + ["classify", "combien coûte votre CRM ?"], env)
+        # Cold start: one new text, fresh process. The first run ever also saves the encoder state.
+        out["first_run_one_text_s"] = round(run_child(CLI + ["classify", "combien coûte votre CRM ?"], env)[0], 2)
         colds = [run_child(CLI + ["classify", f"combien coûte votre CRM {i} ?"], env)[0] for i in range(3)]
         out["cold_start_one_text_s"] = round(min(colds), 2)
+        out["cold_start_runs_s"] = [round(c, 2) for c in colds]
 
         from contentplan.embedders import USEEmbedder
         enc = USEEmbedder()

@@ -49,28 +49,28 @@ def score(name: str, gold: list[str], pred: list[str], langs: list[str], labels:
 
 
 def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data") -> list[str]:
-    """Gold labels given as canonical stages or as the scheme's own stage ids -> scheme ids."""
-    canon = set(canonical_ids())
+    """Gold labels -> scheme ids. A label may be a stage id, a stage label in any language or an
+    alias of the scheme, or a canonical stage, in any case, with or without accents and separators
+    ("Post-Purchase", "post_purchase", "Après-achat" and "support" all give post-purchase)."""
     out = []
     for i, lab in enumerate(labels):
-        lab = str(lab).strip()
-        if lab in scheme.ids:
-            out.append(lab)
-        elif lab in canon:
-            out.append(scheme.of_canonical(lab))
-        else:
+        sid = scheme.resolve(lab)
+        if sid is None:
+            lab = str(lab).strip()
+            canon = canonical_ids()
             raise InputError(f"{where}: row {i + 1}: stage '{lab}' is not in scheme '{scheme.name}' ({', '.join(scheme.ids)}) "
                              f"nor a canonical stage{did_you_mean(lab, list(scheme.ids) + sorted(canon))}; pass --scheme with the scheme the labels use")
+        out.append(sid)
     return out
 
 
 def guess_scheme(labels: list[str]) -> str:
-    """The built-in scheme whose ids cover the labels (canonical labels -> buyer-journey)."""
+    """The built-in scheme that names every label (buyer-journey first, so canonical labels and
+    the common funnel names land there)."""
     values = {str(v).strip() for v in labels}
-    if values <= set(canonical_ids()):
-        return "buyer-journey"
     for name in BUILTIN:
-        if values <= set(load_scheme(name).ids) | set(canonical_ids()):
+        scheme = load_scheme(name)
+        if all(scheme.resolve(v) is not None for v in values):
             return name
     return "buyer-journey"
 

@@ -6,6 +6,7 @@ groups, and scheme probabilities are sums of canonical probabilities.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,6 +78,14 @@ class Stage:
     canonical: tuple[str, ...]
     cues: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+def label_key(text) -> str:
+    """A stage name reduced for matching: lowercase, no accents, letters and digits only
+    ("Post-Purchase", "post_purchase" and "post purchase" all give "postpurchase")."""
+    t = unicodedata.normalize("NFKD", str(text).strip().lower())
+    return "".join(c for c in t if c.isalnum())
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,22 @@ class Scheme:
     @property
     def ids(self) -> list[str]:
         return [s.id for s in self.stages]
+
+    def resolve(self, label) -> str | None:
+        """The scheme stage id a gold label names, or None. Accepted, ignoring case, accents and
+        separators: a stage id, its label in any language, one of its aliases, or a canonical
+        stage (id or label) that projects to it."""
+        if not self._index:
+            index = {}
+            for cs in canonical_stages():
+                for name in (cs.id, *cs.label.values()):
+                    index.setdefault(label_key(name), self.of_canonical(cs.id))
+            for st in self.stages:   # the scheme's own names win over canonical ones
+                for name in (st.id, *st.label.values(), *st.aliases):
+                    index[label_key(name)] = st.id
+            index.pop("", None)
+            self._index.update(index)
+        return self._index.get(label_key(label))
 
     def stage(self, stage_id: str) -> Stage:
         for s in self.stages:
@@ -143,7 +168,7 @@ def _parse(data, source: str) -> Scheme:
         where = f"{source}: stages[{i}]"
         if not isinstance(s, dict):
             raise SchemeError(f"{where}: each stage must be a mapping with 'id' and 'canonical'")
-        allowed = {"id", "label", "description", "canonical", "cues", "formats"}
+        allowed = {"id", "label", "description", "canonical", "cues", "formats", "aliases"}
         bad = set(s) - allowed
         if bad:
             key = sorted(bad)[0]
@@ -182,10 +207,13 @@ def _parse(data, source: str) -> Scheme:
         cues = s.get("cues") or []
         if not isinstance(cues, list):
             raise SchemeError(f"{where} ('{sid}'): 'cues' must be a list")
+        aliases = s.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise SchemeError(f"{where} ('{sid}'): 'aliases' must be a list of strings")
         desc = s.get("description", "")
         if not isinstance(desc, str):
             raise SchemeError(f"{where} ('{sid}'): 'description' must be a string")
-        stages.append(Stage(sid, label, desc, tuple(can), tuple(map(str, cues)), tuple(fl)))
+        stages.append(Stage(sid, label, desc, tuple(can), tuple(map(str, cues)), tuple(fl), tuple(aliases)))
     missing = [c for c in canon if c not in covered]
     if missing:
         raise SchemeError(f"{source}: canonical stage(s) {', '.join(missing)} are not mapped to any stage; add them to a stage's 'canonical' list")

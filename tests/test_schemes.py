@@ -101,3 +101,41 @@ def test_schemes_command(runner, cli):
     res = runner.invoke(cli, ["schemes", "nope"])
     assert res.exit_code == 1
     assert res.output.startswith("Error: unknown scheme 'nope'")
+
+
+@pytest.mark.parametrize("label,expected", [
+    ("awareness", "awareness"), ("Awareness", "awareness"), (" DECISION ", "decision"),
+    ("Post-Purchase", "post-purchase"), ("post_purchase", "post-purchase"), ("Après-achat", "post-purchase"),
+    ("apres achat", "post-purchase"), ("TOFU", "awareness"), ("bofu", "decision"), ("Retention", "post-purchase"),
+    ("vendor", "consideration"), ("Problème", "awareness"), ("purchase", "decision"), ("nope", None), ("", None),
+])
+def test_gold_labels_resolve_ignoring_case_accents_and_separators(label, expected):
+    assert load_scheme("buyer-journey").resolve(label) == expected
+
+
+def test_guess_scheme_from_gold_labels():
+    from contentplan.evaluation import guess_scheme
+    assert guess_scheme(["Awareness", "Consideration", "Post-purchase"]) == "buyer-journey"
+    assert guess_scheme(["problem", "support"]) == "buyer-journey"
+    assert guess_scheme(["discovery", "expertise", "trust", "promotional"]) == "oni"
+    assert guess_scheme(["information_search", "comparison", "recommendation"]) == "customer-journey"
+    assert guess_scheme(["need_information", "interaction"]) == "online-journey"
+
+
+def test_scheme_aliases_are_validated(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(GOOD.replace("id: mofu", "id: mofu\n    aliases: middle"), encoding="utf-8")
+    with pytest.raises(SchemeError) as err:
+        load_scheme(str(p))
+    assert str(err.value) == f"{p}: stages[1] ('mofu'): 'aliases' must be a list of strings"
+
+
+def test_evaluate_accepts_funnel_labels_as_people_write_them(runner, cli, tmp_path, tiny_model_dir):
+    data = tmp_path / "labeled.csv"
+    data.write_text("query,Stage\nwhat is customer churn,Awareness\ncrm pricing per user,Decision\n"
+                    "the app crashes on login,Post-Purchase\nhubspot vs salesforce,consideration\n", encoding="utf-8")
+    res = runner.invoke(cli, ["evaluate", "--model", str(tiny_model_dir), "--data", str(data), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    import json
+    (report,) = json.loads(res.output)
+    assert report["scheme"] == "buyer-journey" and report["results"]["model"]["n"] == 4

@@ -73,6 +73,8 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
     for r in reports:
         out.append(f"== {r.data} — scheme {r.scheme}\n\n")
         out.append(render_table(r.summary()) + "\n")
+        if r.abstention:
+            out.append(r.abstention_line() + "\n\n")
         out.append("Per-stage F1\n" + render_table(r.per_stage()) + "\n")
         cm = r.results["model"].confusion
         out.append("Confusion matrix (rows: gold, columns: predicted)\n"

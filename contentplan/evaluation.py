@@ -82,6 +82,7 @@ class EvaluationReport:
     scheme: str
     data: str
     results: dict  # name -> Scores
+    abstention: dict = field(default_factory=dict)  # the model with its 'unclear' threshold
 
     def summary(self) -> pd.DataFrame:
         rows = []
@@ -99,7 +100,15 @@ class EvaluationReport:
 
     def to_dict(self) -> dict:
         return {"scheme": self.scheme, "data": self.data,
-                "results": {n: {**s.as_dict(), "confusion": s.confusion.to_dict()} for n, s in self.results.items()}}
+                "results": {n: {**s.as_dict(), "confusion": s.confusion.to_dict()} for n, s in self.results.items()},
+                "abstention": self.abstention}
+
+    def abstention_line(self) -> str:
+        a = self.abstention
+        if not a:
+            return ""
+        return (f"With the model's abstention threshold ({a['min_confidence']}): {a['unclear_rate']:.1%} come out "
+                f"'unclear'; accuracy on the rest {a['accuracy_answered']:.4f} (scores above: argmax, no abstention)")
 
 
 def load_baseline(model):
@@ -137,12 +146,18 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
             proba = np.vstack([d.proba for d in m.documents(list(zip(titles, texts)), langs)])
         else:
             proba = m.proba(texts, langs)
-        return ids[(proba @ M).argmax(1)].tolist()
+        return proba @ M
 
-    results = {"model": score("model", gold_s, predict(model), langs, scheme.ids)}
+    sp = predict(model)
+    pred = ids[sp.argmax(1)]
+    results = {"model": score("model", gold_s, pred.tolist(), langs, scheme.ids)}
+    answered = (sp.max(1) >= model.min_confidence) & sp.any(axis=1)
+    gold_arr = np.array(gold_s)
+    abstention = {"min_confidence": model.min_confidence, "unclear_rate": round(float(1 - answered.mean()), 4),
+                  "accuracy_answered": round(float((pred[answered] == gold_arr[answered]).mean()), 4) if answered.any() else 0.0}
     base = load_baseline(model)
     if base is not None:
-        results["tfidf_only"] = score("tfidf_only", gold_s, predict(base), langs, scheme.ids)
+        results["tfidf_only"] = score("tfidf_only", gold_s, ids[predict(base).argmax(1)].tolist(), langs, scheme.ids)
     joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]
     results["rules"] = score("rules", gold_s, [scheme.of_canonical(rule_stage(t)) for t in joined], langs, scheme.ids)
-    return EvaluationReport(scheme.name, data_name, results)
+    return EvaluationReport(scheme.name, data_name, results, abstention)

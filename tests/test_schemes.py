@@ -139,3 +139,5 @@ def test_evaluate_accepts_funnel_labels_as_people_write_them(runner, cli, tmp_pa
     import json
     (report,) = json.loads(res.output)
     assert report["scheme"] == "buyer-journey" and report["results"]["model"]["n"] == 4
+    assert set(report["abstention"]) == {"min_confidence", "unclear_rate", "accuracy_answered"}
+    assert report["abstention"]["min_confidence"] == 0.0 and report["abstention"]["unclear_rate"] == 0.0

@@ -262,10 +262,26 @@ def intent_of(proba_row: np.ndarray, text: str, brands: tuple[str, ...]) -> str:
     return max(INTENTS, key=lambda k: scores[k])
 
 
+_HTML_CELL = re.compile(r"<\s*(html|body|head|main|article|section|div|p|h[1-6]|span|br|table|ul|li)\b[^>]*>", re.I)
+
+
+def _strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
+    """Cells holding an HTML page (a crawler export) are read as a page: (titles, main texts)."""
+    titles = [""] * len(texts)
+    for i, t in enumerate(texts):
+        if "<" in t and _HTML_CELL.search(t[:5000]):
+            from .io.documents import html_to_text
+            title, body = html_to_text(t[:4 * MAX_DOC_CHARS])
+            texts[i], titles[i] = (body, title) if body else (title, "")
+    return texts, titles
+
+
 def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confidence: float | None = None,
                 brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
-    """The classification columns for ``texts``: stage, confidence, lang, intent, p_<stage>..., explanation."""
-    texts = [_clean(t) if not isinstance(t, str) else t for t in texts]
+    """The classification columns for ``texts``: stage, confidence, lang, intent, p_<stage>..., explanation.
+    A cell holding an HTML page is classified on its title and main text."""
+    raw = [_clean(t) if not isinstance(t, str) else t for t in texts]
+    texts, titles = _strip_html(list(raw))
     n = len(texts)
     threshold = model.min_confidence if min_confidence is None else float(min_confidence)
     cids = canonical_ids()
@@ -273,14 +289,14 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
     long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
     long_set = set(long_idx)
     short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(_clean(t))]
-    short = [_clean(texts[i]) for i in short_idx]
+    short = [_clean(f"{titles[i]}. {texts[i]}" if titles[i] else texts[i]) for i in short_idx]
     words = None
     langs = [detect_lang(t) for t in texts]
     if short:
         p, words = model.estimator.predict_proba_words(short, model.embed(short))
         canon[short_idx] = p[:, model._order]
     if long_idx:
-        for i, d in zip(long_idx, model.documents([("", texts[i]) for i in long_idx], [langs[i] for i in long_idx])):
+        for i, d in zip(long_idx, model.documents([(titles[i], texts[i]) for i in long_idx], [langs[i] for i in long_idx])):
             canon[i] = d.proba
     sp = project(canon, scheme)
     best = sp.argmax(1)
@@ -292,7 +308,7 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
         "stage": [UNCLEAR if (blank[i] or conf[i] < threshold) else ids[best[i]] for i in range(n)],
         "confidence": np.round(np.where(blank, 0.0, conf), 4),
         "lang": langs,
-        "intent": [intent_of(canon[i], texts[i], brands) for i in range(n)],
+        "intent": [intent_of(canon[i], raw[i] if not titles[i] else titles[i], brands) for i in range(n)],
     })
     for j, sid in enumerate(ids):
         out[f"p_{sid}"] = np.round(sp[:, j], 4)

@@ -158,3 +158,19 @@ def test_shipped_model_long_text_and_content(tmp_path):
             "Demandez votre devis gratuit !")
     df = contentplan.classify([body])
     assert df["stage"][0] == "awareness"
+
+
+def test_html_cells_are_read_as_pages(tiny_model_dir):
+    """A crawler export with raw HTML in the text column: classified on the page's title and main
+    text, navigation and scripts dropped; '<3' or 'a < b' stay plain text."""
+    page = ("<html><head><title>Crm pricing per user</title><script>var x = 1;</script></head><body>"
+            "<nav>Home | Blog | Login</nav><main><p>Crm pricing per user: tarif devis pompe à chaleur, essai gratuit.</p>"
+            "</main><footer>© 2026</footer></body></html>")
+    model = contentplan.load_model(tiny_model_dir)
+    out = contentplan.classify([page, "Crm pricing per user. Crm pricing per user: tarif devis pompe à chaleur, essai gratuit.",
+                                "i <3 your app", "is a < b"], model=model)
+    assert out.text[0] == page                                    # the input column is kept as given
+    cols = [c for c in out.columns if c.startswith("p_")]
+    assert np.allclose(out.loc[0, cols].to_numpy(float), out.loc[1, cols].to_numpy(float))
+    assert "script" not in out.explanation[0] and "var" not in out.explanation[0]
+    assert out.confidence[2] > 0 and out.confidence[3] > 0

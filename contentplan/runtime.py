@@ -49,38 +49,40 @@ def word_ngrams(text: str) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
-def char_wb_ngrams(text: str, lo: int = 2, hi: int = 5) -> list[str]:
+def _wb_grams(word: str, lo: int = 2, hi: int = 5) -> list[str]:
+    """Character n-grams of one (preprocessed) word padded with spaces, as ``char_wb`` makes them."""
     out: list[str] = []
     append = out.append
-    for w in _SPACES.sub(" ", _preprocess(text)).split():
-        w = f" {w} "
-        size = len(w)
-        for n in range(lo, hi + 1):
-            offset = 0
-            append(w[:n])
-            while offset + n < size:
-                offset += 1
-                append(w[offset:offset + n])
-            if offset == 0:  # a word shorter than n is counted once
-                break
+    w = f" {word} "
+    size = len(w)
+    for n in range(lo, hi + 1):
+        offset = 0
+        append(w[:n])
+        while offset + n < size:
+            offset += 1
+            append(w[offset:offset + n])
+        if offset == 0:  # a word shorter than n is counted once
+            break
     return out
 
 
-def _counts(texts: Sequence[str], analyzer, vocab: dict[str, int], n_features: int) -> sp.csr_matrix:
-    """Term counts of ``texts`` over ``vocab`` (terms outside it are dropped), as a CSR matrix."""
-    indptr, indices, values = [0], [], []
-    get = vocab.get
-    for text in texts:
-        counter: dict[int, int] = {}
-        for term in analyzer(text):
-            j = get(term)
-            if j is not None:
-                counter[j] = counter.get(j, 0) + 1
-        indices.extend(counter)
-        values.extend(counter.values())
-        indptr.append(len(indices))
-    m = sp.csr_matrix((np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int64),
-                       np.asarray(indptr, dtype=np.int64)), shape=(len(texts), n_features))
+def _words(pre: str) -> list[str]:
+    return _SPACES.sub(" ", pre).split()
+
+
+def char_wb_ngrams(text: str) -> list[str]:
+    out: list[str] = []
+    for w in _words(_preprocess(text)):
+        out.extend(_wb_grams(w))
+    return out
+
+
+def _csr(ids: list[int], lengths: list[int], n_features: int) -> sp.csr_matrix:
+    """Feature ids of all rows laid end to end (repeats allowed) and each row's length -> counts."""
+    cols = np.array(ids, dtype=np.int64)
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    m = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(lengths), n_features))
+    m.sum_duplicates()
     m.sort_indices()
     return m
 
@@ -148,6 +150,7 @@ class LinearStageModel:
         self.cache = True
         self._word_vocab = {t: i for i, t in enumerate(self.word_terms.tolist())}
         self._char_vocab = {t: i for i, t in enumerate(self.char_terms.tolist())}
+        self._char_ids: dict[str, list[int]] = {}
         n_emb = self.embedding_dim_ if self.embedder else 0
         n_word, n_char = len(self.word_terms), len(self.char_terms)
         if self.coef_.shape != (len(self.classes_), n_emb + n_word + n_char) or self.intercept_.shape != (len(self.classes_),):
@@ -235,9 +238,28 @@ class LinearStageModel:
     def ngram_counts(self, X):
         """Raw word and character n-gram counts (before TF-IDF weighting). Counts add up: the counts
         of a document's passages sum to (almost exactly) the counts of the whole document."""
-        texts = _texts(X)
-        return (_counts(texts, word_ngrams, self._word_vocab, len(self.word_terms)),
-                _counts(texts, char_wb_ngrams, self._char_vocab, len(self.char_terms)))
+        wget, cget = self._word_vocab.get, self._char_vocab.get
+        cache = self._char_ids
+        if len(cache) > 500_000:
+            cache.clear()
+        wids: list[int] = []
+        cids: list[int] = []
+        wlens, clens = [], []
+        for text in _texts(X):
+            pre = _preprocess(text)
+            tokens = _TOKEN.findall(pre)
+            before = len(wids)
+            wids += [j for j in map(wget, tokens) if j is not None]
+            wids += [j for j in map(wget, map(" ".join, zip(tokens, tokens[1:]))) if j is not None]
+            wlens.append(len(wids) - before)
+            before = len(cids)
+            for w in _words(pre):
+                got = cache.get(w)
+                if got is None:   # words repeat across texts: their n-gram ids are computed once
+                    got = cache[w] = [j for j in map(cget, _wb_grams(w)) if j is not None]
+                cids += got
+            clens.append(len(cids) - before)
+        return _csr(wids, wlens, len(self.word_terms)), _csr(cids, clens, len(self.char_terms))
 
     def _logits(self, word_counts, char_counts, embeddings) -> np.ndarray:
         n = word_counts.shape[0] if word_counts is not None else len(embeddings)

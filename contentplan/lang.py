@@ -89,11 +89,18 @@ def _word_margin(word: str) -> float:
     return score
 
 
-def _nb_margin(low: str) -> float:
-    """log P(fr) - log P(en) under the character n-gram model (0 when no profile is shipped)."""
-    if not _profiles():
-        return 0.0
-    return sum(_word_margin(w) for w in _WORD.findall(low))
+_ELISIONS = ("l", "d", "j", "qu", "c", "n", "s", "m", "t")
+
+
+@functools.lru_cache(maxsize=200000)
+def _word_score(w: str) -> float:
+    """One word's vote, French > 0 > English: function-word and query-word cues, elisions and
+    accents count most; the n-gram model decides words without cues."""
+    cue = w.replace("’", "'")
+    fr = 1.0 if cue in _FR or ("'" in cue and cue.split("'")[0] in _ELISIONS) else 0.0
+    en = 1.0 if cue in _EN else 0.0
+    fr += 0.7 * len(_FR_CHARS.findall(w))
+    return 2.0 * (fr - en) + 0.15 * (_word_margin(w) if _profiles() else 0.0)
 
 
 def detect_lang(text: str) -> str:
@@ -108,19 +115,7 @@ def detect_lang(text: str) -> str:
     latin = len(_LATIN.findall(low))
     if latin / letters < 0.5:
         return "other"
-    fr = en = 0.0
-    for w in words:
-        w = w.replace("’", "'")
-        if w in _FR:
-            fr += 1
-        elif "'" in w and w.split("'")[0] in ("l", "d", "j", "qu", "c", "n", "s", "m", "t"):
-            fr += 1
-        if w in _EN:
-            en += 1
-    fr += 0.7 * len(_FR_CHARS.findall(low))
-    # Word cues count most; the n-gram model decides short keywords without function words.
-    score = 2.0 * (fr - en) + 0.15 * _nb_margin(low)
-    return "fr" if score > 0 else "en"
+    return "fr" if sum(map(_word_score, words)) > 0 else "en"
 
 
 def main(argv=None) -> int:

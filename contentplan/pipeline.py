@@ -18,6 +18,7 @@ from .rules import is_navigational
 from .runtime import LinearStageModel
 from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
 
+SHORT_MAX_CHARS = 2000   # a text of at most ~40 words longer than this is junk: read its start (as the encoder does)
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
 WHOLE_WEIGHT = 0.25      # share from the document read as one text; the rest from its passages
 _HAS_LETTER = re.compile(r"[^\W\d_]")
@@ -87,7 +88,7 @@ class JourneyModel:
     def short_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Canonical probabilities (n, n_canonical) for short texts. Texts without a single letter
         (blank, numbers, punctuation) carry no stage: they get a zero row and come out 'unclear'."""
-        texts = [_clean(t) for t in texts]
+        texts = [_clean(t)[:SHORT_MAX_CHARS] for t in texts]
         out = np.zeros((len(texts), len(self._order)))
         idx = [i for i, t in enumerate(texts) if _HAS_LETTER.search(t)]
         if not idx:
@@ -289,7 +290,7 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
     long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
     long_set = set(long_idx)
     short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(_clean(t))]
-    short = [_clean(f"{titles[i]}. {texts[i]}" if titles[i] else texts[i]) for i in short_idx]
+    short = [_clean(f"{titles[i]}. {texts[i]}" if titles[i] else texts[i])[:SHORT_MAX_CHARS] for i in short_idx]
     words = None
     langs = [detect_lang(t) for t in texts]
     if short:

@@ -174,3 +174,13 @@ def test_html_cells_are_read_as_pages(tiny_model_dir):
     assert np.allclose(out.loc[0, cols].to_numpy(float), out.loc[1, cols].to_numpy(float))
     assert "script" not in out.explanation[0] and "var" not in out.explanation[0]
     assert out.confidence[2] > 0 and out.confidence[3] > 0
+
+
+def test_a_huge_one_word_cell_is_read_on_its_start(tiny_model_dir):
+    """A short text of absurd length (a pasted blob without spaces) is classified on its first
+    2,000 characters, like the encoder reads it, instead of making millions of n-grams."""
+    blob = "tarifdevis" * 50_000
+    out = contentplan.classify([blob, blob[:2000]], model=contentplan.load_model(tiny_model_dir))
+    cols = [c for c in out.columns if c.startswith("p_")] + ["stage", "confidence"]
+    assert out.loc[0, cols].tolist() == out.loc[1, cols].tolist()
+    assert out.text[0] == blob

@@ -188,12 +188,24 @@ class EmbeddingCache:
 
     def _conn(self):
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS emb (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS txt (k BLOB PRIMARY KEY, v TEXT NOT NULL)")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # a file in the way, no permission: callers treat it as no cache
+                raise sqlite3.OperationalError(f"cache folder {self.path.parent} is unusable: {err}") from None
+            db = sqlite3.connect(str(self.path), timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS emb (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS txt (k BLOB PRIMARY KEY, v TEXT NOT NULL)")
+            self._db = db
         return self._db
+
+    def available(self) -> bool:
+        """Whether the cache file can be opened (an unusable cache folder only costs speed)."""
+        try:
+            self._conn()
+            return True
+        except sqlite3.Error:
+            return False
 
     def get_text(self, namespace: str, text: str) -> str | None:
         """A derived text result (e.g. a passage split) stored for ``text``, or None."""

@@ -64,7 +64,8 @@ class JourneyModel:
         from .embedders import cache_enabled, cache_store
         if not self.fingerprint or not cache_enabled():
             return None
-        return cache_store()
+        store = cache_store()
+        return store if store.available() else None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> JourneyModel:

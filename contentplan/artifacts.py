@@ -101,10 +101,8 @@ def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=str(path.parent)))
     try:
         sio.dump(estimator, tmp / ESTIMATOR)
-        LinearStageModel.save(estimator, tmp / RUNTIME)
-        full = {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta,
-                "files": {name: file_sha256(tmp / name) for name in (ESTIMATOR, RUNTIME)}}
-        (tmp / META).write_text(json.dumps(full, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+        estimator.runtime().save(tmp / RUNTIME)
+        _write_meta(tmp, {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta})
         (tmp / CARD).write_text(card or "", encoding="utf-8")
         if path.exists():
             backup = path.with_name(f".{path.name}.old")
@@ -130,15 +128,19 @@ def export_runtime(path: str | Path) -> Path:
     files' hashes in ``meta.json``: for model folders saved before the runtime file existed."""
     path = Path(path)
     meta = read_meta(path)
-    est = load_estimator(path, meta)
     tmp = path / f".{RUNTIME}.tmp.npz"
-    LinearStageModel.save(est, tmp)
+    load_estimator(path, meta).runtime().save(tmp)
     tmp.replace(path / RUNTIME)
-    meta["files"] = {name: file_sha256(path / name) for name in (ESTIMATOR, RUNTIME)}
-    tmp_meta = path / f".{META}.tmp"
-    tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp_meta.replace(path / META)
+    _write_meta(path, meta)
     return path / RUNTIME
+
+
+def _write_meta(folder: Path, meta: dict) -> None:
+    """``meta.json`` with the sha256 of the estimator and runtime files beside it, written atomically."""
+    meta = {**meta, "files": {name: file_sha256(folder / name) for name in (ESTIMATOR, RUNTIME)}}
+    tmp = folder / f".{META}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(folder / META)
 
 
 def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:

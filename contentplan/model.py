@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .embedders import embed_texts, get_embedder
-from .runtime import LinearStageModel, _softmax, _texts
+from .runtime import LinearStageModel, _softmax, _texts, vocab_terms
 
 
 def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
@@ -106,13 +106,10 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         for name in self._VECTORIZERS:
             vec = state.get(name)
             if vec is not None and hasattr(vec, "vocabulary_"):
-                terms = np.empty(len(vec.vocabulary_), dtype=object)
-                for term, idx in vec.vocabulary_.items():
-                    terms[idx] = term
                 light = vec.__class__.__new__(vec.__class__)
                 light.__dict__.update({k: v for k, v in vec.__dict__.items() if k != "vocabulary_"})
                 state[name] = light
-                state[name + "terms"] = np.array(terms.tolist(), dtype=str)
+                state[name + "terms"] = vocab_terms(vec)
         return state
 
     def __setstate__(self, state):

@@ -127,6 +127,14 @@ def _texts(X) -> list[str]:
     return out
 
 
+def vocab_terms(vectorizer) -> np.ndarray:
+    """A fitted vectorizer's vocabulary as one string array, term i at index i."""
+    terms = np.empty(len(vectorizer.vocabulary_), dtype=object)
+    for term, idx in vectorizer.vocabulary_.items():
+        terms[idx] = term
+    return np.array(terms.tolist(), dtype=str)
+
+
 class LinearStageModel:
     """A fitted stage classifier as plain arrays: the prediction side of StageClassifier.
 
@@ -135,6 +143,7 @@ class LinearStageModel:
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]):
+        self._arrays = dict(arrays)
         self.classes_ = np.asarray(arrays["classes"]).astype(object)
         self.embedder: str | None = str(arrays["embedder"]) or None
         self.embedding_dim_ = int(arrays["embedding_dim"])
@@ -175,10 +184,7 @@ class LinearStageModel:
                 wrong = {k: got.get(k) for k, v in params.items() if got.get(k) != v}
                 if wrong:
                     raise ValueError(f"the {name} vectorizer has settings the runtime does not reproduce: {wrong}")
-                terms = np.empty(len(vec.vocabulary_), dtype=object)
-                for term, idx in vec.vocabulary_.items():
-                    terms[idx] = term
-                arrays[f"{name}_terms"] = np.array(terms.tolist(), dtype=str)
+                arrays[f"{name}_terms"] = vocab_terms(vec)
                 arrays[f"{name}_idf"] = np.asarray(vec.idf_, dtype=np.float64)
             n_word, n_char = len(arrays["word_terms"]), len(arrays["char_terms"])
         else:
@@ -207,9 +213,8 @@ class LinearStageModel:
     def from_estimator(cls, est) -> LinearStageModel:
         return cls(cls.arrays_from_estimator(est))
 
-    @staticmethod
-    def save(est, path: str | Path) -> None:
-        np.savez_compressed(path, **LinearStageModel.arrays_from_estimator(est))
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, **self._arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> LinearStageModel:
@@ -313,7 +318,9 @@ class LinearStageModel:
             word_matrix = _tfidf(self.ngram_counts(X)[0], self.word_idf)
         W = sp.csr_matrix(word_matrix)
         # Contribution relative to the average class: what makes this label win, not just appear.
-        rel = self._w_word - self._w_word.mean(axis=1, keepdims=True)
+        rel = self.__dict__.get("_rel_word")
+        if rel is None:
+            rel = self._rel_word = self._w_word - self._w_word.mean(axis=1, keepdims=True)
         cls = {c: i for i, c in enumerate(self.classes_)}
         out = []
         for r, label in enumerate(labels):

@@ -266,7 +266,9 @@ class LinearStageModel:
             clens.append(len(cids) - before)
         return _csr(wids, wlens, len(self.word_terms)), _csr(cids, clens, len(self.char_terms))
 
-    def _logits(self, word_counts, char_counts, embeddings) -> np.ndarray:
+    def _logits(self, word_counts, char_counts, embeddings, word_tfidf=None) -> np.ndarray:
+        """Logits from n-gram counts and embeddings (``word_tfidf``: the word block, when the caller
+        already weighted it)."""
         n = word_counts.shape[0] if word_counts is not None else len(embeddings)
         z = np.tile(self.intercept_, (n, 1))
         if self.embedder:
@@ -278,7 +280,9 @@ class LinearStageModel:
                                  f"{self.embedding_dim_}; use the embedder the model was trained with ({self.embedder})")
             z += (embeddings.astype(np.float32) * np.float32(self.emb_weight)).astype(np.float64) @ self._w_emb
         if self.ngrams:
-            z += np.asarray(_tfidf(word_counts, self.word_idf) @ self._w_word)
+            if word_tfidf is None:
+                word_tfidf = _tfidf(word_counts, self.word_idf)
+            z += np.asarray(word_tfidf @ self._w_word)
             z += np.asarray(_tfidf(char_counts, self.char_idf) @ self._w_char)
         return z
 
@@ -294,7 +298,8 @@ class LinearStageModel:
         if not self.ngrams:
             return self.predict_proba_counts(None, None, embeddings), None
         wc, cc = self.ngram_counts(texts)
-        return self.predict_proba_counts(wc, cc, embeddings), _tfidf(wc, self.word_idf)
+        words = _tfidf(wc, self.word_idf)
+        return _softmax(self._logits(wc, cc, embeddings, words) / self.temperature_), words
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         texts = _texts(X)

@@ -205,7 +205,6 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --personas corpora/examples/personas.yaml -o gap-report
     """
     from .gaps import gap_report
-    from .io.writers import check_output_path
     for inp in (content_path, questions_path, personas_path):
         if inp and Path(out_dir).resolve() == Path(inp).resolve():
             raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")

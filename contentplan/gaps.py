@@ -28,8 +28,8 @@ from .io.encoding import display_name
 from .io.tables import detect_column, read_table
 from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
-from .pipeline import JourneyModel, project
-from .schemes import UNCLEAR, Scheme, canonical_ids, formats, load_scheme
+from .pipeline import JourneyModel
+from .schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
 
 ALL_PERSONAS = "all"
 DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
@@ -179,23 +179,16 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     say(f"classifying {len(inv)} content pieces")
     langs_c = [l if l in ("fr", "en") else detect_lang(f"{t} {b}") for t, b, l in zip(inv.title, inv.body, inv["lang"])]
     docs = m.documents(list(zip(inv.title, inv.body)), langs_c)
-    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(canonical_ids())))
-    c_sp = project(c_proba, sch)
-    ids = np.array(sch.ids)
+    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
+    # The same decision as classify and tag: abstention threshold, 'none' for pages on no journey.
+    c_dec = sch.decide(c_proba, m.min_confidence)
     content = pd.DataFrame({
         "title": inv.title, "url": inv.url, "lang": langs_c,
-        "stage": [ids[i] if c_proba[k].any() else UNCLEAR for k, i in enumerate(c_sp.argmax(1))],
-        "confidence": np.round(c_sp.max(1), 4) if len(c_sp) else [],
-        "canonical_stage": _canonical_within(c_proba, c_sp.argmax(1) if len(c_sp) else [], sch),
+        "stage": c_dec.stage,
+        "confidence": np.round(c_dec.confidence, 4),
+        "canonical_stage": c_dec.canonical,
     })
-    mix = []
-    for d in docs:
-        if d.passage_labels:
-            counts = Counter(sch.of_canonical(c) for c in d.passage_labels)
-            mix.append(" ".join(f"{s}:{counts[s] / len(d.passage_labels):.0%}" for s in sch.ids if counts[s]))
-        else:
-            mix.append("")
-    content["stage_mix"] = mix
+    content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
     fmts, fsrc = [], []
     for row, meta in zip(inv.itertuples(), inv["_meta"]):
         declared = normalise_format(row.format)
@@ -213,13 +206,12 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     q_texts = qs.question.tolist()
     q_vec = m.embed(q_texts)
     q_proba = m.short_proba(q_texts, q_vec)
-    q_sp = project(q_proba, sch)
-    blank = ~q_proba.any(axis=1)
+    q_dec = sch.decide(q_proba, m.min_confidence)
     qdf = pd.DataFrame({
         "question": q_texts, "lang": [detect_lang(t) for t in q_texts],
-        "stage": [UNCLEAR if blank[k] else ids[i] for k, i in enumerate(q_sp.argmax(1))],
-        "confidence": np.round(np.where(blank, 0.0, q_sp.max(1)), 4),
-        "canonical_stage": ["" if blank[k] else c for k, c in enumerate(_canonical_within(q_proba, q_sp.argmax(1), sch))],
+        "stage": q_dec.stage,
+        "confidence": np.round(q_dec.confidence, 4),
+        "canonical_stage": q_dec.canonical,
         "volume": qs.volume, "weight": qs.weight, "source": qs.source, "date": qs.date})
 
     # --- personas: declared values win, otherwise the closest profile (or unassigned)
@@ -271,14 +263,14 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     over = content[content.questions_answered == 0][["title", "url", "stage", "persona", "format", "best_question_similarity"]]
     over = over.sort_values("best_question_similarity", kind="stable").reset_index(drop=True)
     mism = _format_mismatches(content, sch)
-    total_w = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    total_w = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     meta = {
         "generated": _dt.date.today().isoformat(), "scheme": sch.name, "model": str(m.path or "in-memory"),
         "embedder": m.meta.get("embedder"), "match_threshold": threshold,
         "match_threshold_source": "given" if match_threshold is not None else (
             "calibrated" if m.meta.get("embedder") in match_thresholds() else "default (no calibration for this embedder)"),
         "n_questions": int(len(qdf)), "n_content": int(len(content)), "volume_weighted": bool(qs.has_volume.iloc[0]) if len(qs) else False,
-        "answered_share": float(qdf.weight[qdf.answered & (qdf.stage != UNCLEAR)].sum()) / total_w,
+        "answered_share": float(qdf.weight[qdf.answered & _counted(qdf)].sum()) / total_w,
         "personas": [p.id for p in plist], "cross_lingual_answers": int(qdf.cross_lingual.sum()),
     }
     qdf = qdf.drop(columns=["weight"])
@@ -290,14 +282,9 @@ def _doc_vector(d) -> np.ndarray:
     return v / (np.linalg.norm(v) or 1.0)
 
 
-def _canonical_within(proba: np.ndarray, stage_idx, sch: Scheme) -> list[str]:
-    """The most likely canonical stage among those that make up the chosen scheme stage."""
-    cids = canonical_ids()
-    out = []
-    for row, j in zip(proba, stage_idx):
-        members = sch.stages[j].canonical
-        out.append(max(members, key=lambda c: row[cids.index(c)]))
-    return out
+def _counted(qdf: pd.DataFrame) -> pd.Series:
+    """Questions that count as demand: those with a stage (not 'unclear', not on a journey)."""
+    return ~qdf.stage.isin((UNCLEAR, NONE))
 
 
 def _lexical_embed(texts):
@@ -331,7 +318,7 @@ def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_st
     q_stage = np.asarray([str(x) for x in q_stage], dtype=object)
     # Stage by stage: a question is only compared with passages of its own stage (and a piece's
     # reach is the best similarity of a question of its stage), so each product is small.
-    for stage in sorted(set(q_stage) & set(passage_stage)):
+    for stage in sorted(set(q_stage) & set(passage_stage) - {NONE, ""}):  # 'none' answers nothing
         qi = np.flatnonzero(q_stage == stage)
         pj = np.flatnonzero(passage_stage == stage)
         Pj = P[pj]
@@ -346,7 +333,7 @@ def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_st
 
 
 def _cells(qdf: pd.DataFrame, content: pd.DataFrame, sch: Scheme, personas_axis: list[str]) -> pd.DataFrame:
-    total = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     rows = []
     for st in sch.stages:
         rec = list(st.formats)
@@ -417,7 +404,7 @@ def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
 
 
 def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame, content: pd.DataFrame) -> pd.DataFrame:
-    un = qdf.index[(~qdf.answered) & (qdf.stage != UNCLEAR)].to_numpy()
+    un = qdf.index[(~qdf.answered) & _counted(qdf)].to_numpy()
     rows = []
     groups, members = [], []
     for (stage, persona), idx in qdf.loc[un].groupby(["stage", "persona"], sort=False).groups.items():
@@ -429,7 +416,7 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
             members.append((stage, persona, mem))
     names = topic_labels(groups, background=qdf.question.tolist())
     cell = {(r.stage, r.persona): r for r in gaps.itertuples()}
-    total = float(qdf.weight[qdf.stage != UNCLEAR].sum()) or 1.0
+    total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     for name, (stage, persona, mem) in zip(names, members):
         qdf.loc[mem, "topic"] = name
         demand = float(qdf.weight[mem].sum())

@@ -16,7 +16,7 @@ from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
 from .runtime import LinearStageModel
-from .schemes import CANONICAL_INTENT, UNCLEAR, Scheme, canonical_ids, load_scheme
+from .schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, model_labels
 
 SHORT_MAX_CHARS = 2000   # a text of at most ~40 words longer than this is junk: read its start (as the encoder does)
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
@@ -56,7 +56,11 @@ class JourneyModel:
         if missing:
             from .errors import ModelError
             raise ModelError(f"model {path} lacks canonical stage(s) {', '.join(missing)}; retrain with 'contentplan train'")
+        # Columns of every probability array returned: canonical stages, then ``none`` (a zero
+        # column for a model trained without it).
         self._order = [self.labels.index(c) for c in canonical_ids()]
+        self._none = self.labels.index(NONE) if NONE in self.labels else None
+        self.width = len(model_labels())
         self.fingerprint: str | None = None   # set for a model loaded from disk: keys the prediction cache
 
     def _prediction_cache(self):
@@ -72,6 +76,11 @@ class JourneyModel:
         return _load_cached(str(path) if path else None)
 
     @property
+    def has_none(self) -> bool:
+        """Whether the model was trained with the ``none`` class (text on no journey)."""
+        return self._none is not None
+
+    @property
     def min_confidence(self) -> float:
         return float(self.meta.get("min_confidence", 0.0))
 
@@ -80,22 +89,27 @@ class JourneyModel:
         """Embeddings with the model's own embedder (cached on disk); None for an n-gram-only model."""
         return self.estimator.embed(list(texts)) if self.estimator.embedder else None
 
+    def reorder(self, p: np.ndarray) -> np.ndarray:
+        """Estimator columns -> :func:`~contentplan.schemes.model_labels` columns."""
+        out = p[:, self._order]
+        none = p[:, [self._none]] if self._none is not None else np.zeros((len(p), 1))
+        return np.hstack([out, none])
+
     def _proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         if not texts:
-            return np.zeros((0, len(self._order)))
-        p = self.estimator.predict_proba(texts, embeddings=vectors)
-        return p[:, self._order]
+            return np.zeros((0, self.width))
+        return self.reorder(self.estimator.predict_proba(texts, embeddings=vectors))
 
     def short_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Canonical probabilities (n, n_canonical) for short texts. Texts without a single letter
         (blank, numbers, punctuation) carry no stage: they get a zero row and come out 'unclear'."""
         texts = [_clean(t)[:SHORT_MAX_CHARS] for t in texts]
-        out = np.zeros((len(texts), len(self._order)))
+        out = np.zeros((len(texts), self.width))
         idx = [i for i, t in enumerate(texts) if _HAS_LETTER.search(t)]
         if not idx:
             return out
         cache, ns = self._prediction_cache(), f"proba:{self.fingerprint}"
-        hits = cache.get_many(ns, [texts[i] for i in idx], len(self._order)) if cache else {}
+        hits = cache.get_many(ns, [texts[i] for i in idx], self.width) if cache else {}
         todo = [k for k in range(len(idx)) if k not in hits]
         for k, v in hits.items():
             out[idx[k]] = v
@@ -140,7 +154,7 @@ class JourneyModel:
                 parts.append(probs[entry["title"]]); weights.append(TITLE_WEIGHT)
             if entry["whole"] is not None:
                 parts.append(whole_probs[entry["whole"]]); weights.append(WHOLE_WEIGHT)
-            pp = probs[entry["ps"]] if entry["ps"] else np.zeros((0, len(self._order)))
+            pp = probs[entry["ps"]] if entry["ps"] else np.zeros((0, self.width))
             if len(pp):
                 lengths = np.array([len(p.split()) for p in ps], dtype=float)
                 parts.append((pp * lengths[:, None]).sum(0) / lengths.sum())
@@ -149,10 +163,10 @@ class JourneyModel:
                 w = np.array(weights) / sum(weights)
                 proba = (np.vstack(parts) * w[:, None]).sum(0)
             else:
-                proba = np.zeros(len(self._order))
-            cids = canonical_ids()
+                proba = np.zeros(self.width)
+            labels = model_labels()
             rows = entry["ps"] or ([entry["title"]] if entry["title"] is not None else [])
-            results.append(DocResult(proba, ps, [cids[i] for i in pp.argmax(1)] if len(pp) else [], pp,
+            results.append(DocResult(proba, ps, [labels[i] for i in pp.argmax(1)] if len(pp) else [], pp,
                                      vecs[rows] if vecs is not None and rows else None))
         return results
 
@@ -160,7 +174,7 @@ class JourneyModel:
         """:meth:`_document_probas`, served from the prediction cache when every text and document
         of the batch was classified by this same model before."""
         cache = self._prediction_cache()
-        k = len(self._order)
+        k = self.width
         docs = [e for e, _ in plan if e["ps"]]
         if cache and batch:
             ns = f"proba:{self.fingerprint}"
@@ -187,7 +201,7 @@ class JourneyModel:
         and its embedding the normalised mean of theirs (the encoder is slowest on long texts).
         """
         if not batch:
-            return np.zeros((0, len(self._order))), None
+            return np.zeros((0, self.width)), None
         est = self.estimator
         if not est.ngrams:
             probs = self._proba(batch, vecs)
@@ -199,7 +213,7 @@ class JourneyModel:
                     whole.append(probs[rows].mean(0))
             return probs, (np.vstack(whole) if whole else None)
         wc, cc = est.ngram_counts(batch)
-        probs = est.predict_proba_counts(wc, cc, vecs)[:, self._order]
+        probs = self.reorder(est.predict_proba_counts(wc, cc, vecs))
         rows_of, members = [], []
         for entry, _ in plan:
             if entry["ps"]:
@@ -216,7 +230,7 @@ class JourneyModel:
         if vecs is not None:
             whole_vecs = np.asarray(agg @ vecs, dtype=np.float32)
             whole_vecs /= np.maximum(np.linalg.norm(whole_vecs, axis=1, keepdims=True), 1e-12)
-        whole = est.predict_proba_counts(agg @ wc, agg @ cc, whole_vecs)[:, self._order]
+        whole = self.reorder(est.predict_proba_counts(agg @ wc, agg @ cc, whole_vecs))
         return probs, whole
 
     def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
@@ -286,8 +300,7 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
     texts, titles = _strip_html(list(raw))
     n = len(texts)
     threshold = model.min_confidence if min_confidence is None else float(min_confidence)
-    cids = canonical_ids()
-    canon = np.zeros((n, len(cids)))
+    canon = np.zeros((n, model.width))
     long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
     long_set = set(long_idx)
     short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(_clean(t))]
@@ -296,28 +309,27 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
     langs = [detect_lang(t) for t in texts]
     if short:
         p, words = model.estimator.predict_proba_words(short, model.embed(short))
-        canon[short_idx] = p[:, model._order]
+        canon[short_idx] = model.reorder(p)
     if long_idx:
         for i, d in zip(long_idx, model.documents([(titles[i], texts[i]) for i in long_idx], [langs[i] for i in long_idx])):
             canon[i] = d.proba
-    sp = project(canon, scheme)
-    best = sp.argmax(1)
-    conf = sp[np.arange(n), best] if n else np.zeros(0)
-    blank = ~canon.any(axis=1)
+    dec = scheme.decide(canon, threshold)
+    sp = dec.scheme_proba
     ids = scheme.ids
     brands = tuple(brands)
     out = pd.DataFrame({
-        "stage": [UNCLEAR if (blank[i] or conf[i] < threshold) else ids[best[i]] for i in range(n)],
-        "confidence": np.round(np.where(blank, 0.0, conf), 4),
+        "stage": dec.stage,
+        "confidence": np.round(dec.confidence, 4),
         "lang": langs,
         "intent": [intent_of(canon[i], raw[i] if not titles[i] else titles[i], brands) for i in range(n)],
     })
     for j, sid in enumerate(ids):
         out[f"p_{sid}"] = np.round(sp[:, j], 4)
+    if model.has_none:
+        out[f"p_{NONE}"] = np.round(dec.p_none, 4)
     if explain:
-        # Explain the canonical stage that carries the most weight inside the chosen scheme stage.
-        target = ["" if blank[i] else max(scheme.stages[best[i]].canonical, key=lambda c: canon[i][cids.index(c)])
-                  for i in range(n)]
+        # Explain the canonical stage that carries the most weight inside the chosen answer.
+        target = dec.canonical
         expl = [""] * n
         if short_idx and words is not None:
             for i, e in zip(short_idx, model.estimator.explain(None, [target[i] for i in short_idx], word_matrix=words)):

@@ -23,7 +23,7 @@ from .errors import InputError
 from .io.encoding import display_name
 from .io.tables import detect_column, read_table
 from .personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
-from .pipeline import JourneyModel, project
+from .pipeline import JourneyModel
 from .schemes import Scheme, load_scheme
 
 STAY, NEXT, SKIP, BACK = 0.84, 0.12, 0.03, 0.01   # transition mass: stay / next stage / further ahead / back
@@ -111,11 +111,15 @@ def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", mode
     f = inp.frame
     texts = f[inp.text].astype(str).tolist()
     vecs = m.embed(texts)
-    proba = project(m.short_proba(texts, vecs), sch)
-    blank = ~proba.any(axis=1)
-    proba[blank] = 1.0 / len(sch.ids)   # a blank question carries no evidence
+    raw = m.short_proba(texts, vecs)
     ids = sch.ids
     k = len(ids)
+    dec = sch.decide(raw, m.min_confidence)
+    # A blank question, or one on no journey ('none'), carries no evidence about the stage: its
+    # 'none' share is spread evenly over the stages.
+    proba = dec.scheme_proba + dec.p_none[:, None] / k
+    blank = ~raw.any(axis=1)
+    proba[blank] = 1.0 / k
     plist = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
     persona_of = [""] * len(f)
     if plist:
@@ -155,7 +159,7 @@ def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", mode
         timeline[str(pid)] = {
             "stage": ids[cur], "score": score, "milestones": milestones,
             "questions": [{"date": g._ts.iloc[j].isoformat(), "text": texts[idx[j]],
-                           "question_stage": ids[int(proba[idx[j]].argmax())] if not blank[idx[j]] else "unclear",
+                           "question_stage": dec.stage[idx[j]],
                            "filtered_stage": ids[states[j]], "p_filtered": round(float(filt[j, states[j]]), 4),
                            "score": round(100 * float(filt[j] @ (np.arange(k) / (k - 1))), 1)} for j in range(len(idx))]}
     return ProspectReport(pd.DataFrame(rows), timeline)
@@ -165,10 +169,12 @@ def _catalogue(content, m: JourneyModel, sch: Scheme) -> dict:
     from .gaps import match_threshold_for, read_content
     inv = read_content(content)
     docs = m.documents(list(zip(inv.title, inv.body)))
-    proba = project(np.vstack([d.proba for d in docs]), sch)
+    dec = sch.decide(np.vstack([d.proba for d in docs]), m.min_confidence)
+    # Pieces on no journey ('none') or of no clear stage are never sent as the next piece.
+    stage_of = np.array([sch.ids.index(s) if s in sch.ids else -1 for s in dec.stage])
     vec = np.vstack([d.vectors.mean(0) / (np.linalg.norm(d.vectors.mean(0)) or 1) if d.vectors is not None else np.zeros(1) for d in docs]) \
         if docs and all(d.vectors is not None for d in docs) else None
-    return {"inv": inv, "stage": proba.argmax(1), "vec": vec, "persona": inv.persona.tolist(),
+    return {"inv": inv, "stage": stage_of, "vec": vec, "persona": inv.persona.tolist(),
             "threshold": match_threshold_for(m.meta.get("embedder", ""))}
 
 

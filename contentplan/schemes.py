@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,9 @@ import yaml
 from .errors import SchemeError, did_you_mean
 
 UNCLEAR = "unclear"
+# Text on no buyer or customer journey (legal notices, job ads, news, greetings...): an answer, not a
+# doubt. Models trained on it have a ``none`` class; it projects to no scheme stage.
+NONE = "none"
 
 # Search intent of each canonical stage (the SEO view; navigational is detected separately).
 CANONICAL_INTENT = {
@@ -54,7 +58,13 @@ def canonical_stages() -> tuple[CanonicalStage, ...]:
 
 
 def canonical_ids() -> list[str]:
+    """The ten journey stages (no ``none``)."""
     return [s.id for s in canonical_stages()]
+
+
+def model_labels() -> list[str]:
+    """The columns of every probability array a model returns: the canonical stages, then ``none``."""
+    return canonical_ids() + [NONE]
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,19 @@ def label_key(text) -> str:
     return "".join(c for c in t if c.isalnum())
 
 
+@dataclass
+class StageDecision:
+    """What :meth:`Scheme.decide` returns, one entry per row."""
+
+    stage: list[str]            # scheme stage id, ``none`` or ``unclear``
+    confidence: np.ndarray      # probability of the answer (0 for a blank row)
+    best: np.ndarray            # index of the most likely scheme stage (ignores ``none``)
+    canonical: list[str]        # canonical stage inside the answer ('' for blank rows, ``none`` for none)
+    dominant: list[str]         # the answer before abstention ('' for blank rows)
+    scheme_proba: np.ndarray    # (n, n_stages)
+    p_none: np.ndarray          # (n,)
+
+
 @dataclass(frozen=True)
 class Scheme:
     name: str
@@ -105,7 +128,7 @@ class Scheme:
         separators: a stage id, its label in any language, one of its aliases, or a canonical
         stage (id or label) that projects to it."""
         if not self._index:
-            index = {}
+            index = {NONE: NONE, "offjourney": NONE, "horsparcours": NONE}
             for cs in canonical_stages():
                 for name in (cs.id, *cs.label.values()):
                     index.setdefault(label_key(name), self.of_canonical(cs.id))
@@ -123,20 +146,67 @@ class Scheme:
         raise SchemeError(f"scheme '{self.name}' has no stage '{stage_id}'{did_you_mean(stage_id, self.ids)} (stages: {', '.join(self.ids)})")
 
     def of_canonical(self, canonical: str) -> str:
-        """The scheme stage a canonical stage projects to."""
+        """The scheme stage a canonical stage projects to (``none`` stays ``none``)."""
+        if canonical == NONE:
+            return NONE
         for s in self.stages:
             if canonical in s.canonical:
                 return s.id
         raise SchemeError(f"scheme '{self.name}' does not project canonical stage '{canonical}'")
 
     def projection_matrix(self, canonical: list[str] | None = None) -> np.ndarray:
-        """(n_canonical, n_stages) 0/1 matrix: canonical probabilities @ M = scheme probabilities."""
-        canonical = canonical or canonical_ids()
+        """(n_labels, n_stages) 0/1 matrix: model probabilities @ M = scheme probabilities. The
+        default rows are :func:`model_labels`; the ``none`` row is all zeros (it is no stage)."""
+        canonical = canonical or model_labels()
         m = np.zeros((len(canonical), len(self.stages)), dtype=np.float64)
         for j, s in enumerate(self.stages):
             for c in s.canonical:
-                m[canonical.index(c), j] = 1.0
+                if c in canonical:
+                    m[canonical.index(c), j] = 1.0
         return m
+
+    def decide(self, proba: np.ndarray, threshold: float = 0.0) -> StageDecision:
+        """The one rule that turns model probabilities into stages, used by every command.
+
+        ``proba`` is (n, len(model_labels())) or (n, len(canonical_ids())) (a model without ``none``).
+        Per row: an all-zero row (no letters) is ``unclear`` with confidence 0; ``none`` wins when its
+        probability beats every scheme stage's; the answer (stage or ``none``) becomes ``unclear``
+        when its probability is below ``threshold``. ``dominant`` is the best scheme stage before
+        abstention and ``canonical`` the most likely canonical stage inside it.
+        """
+        proba = np.atleast_2d(np.asarray(proba, dtype=np.float64))
+        n_can = len(canonical_ids())
+        if proba.shape[1] == n_can:
+            proba = np.hstack([proba, np.zeros((len(proba), 1))])
+        sp = proba @ self.projection_matrix()
+        best = sp.argmax(1) if len(sp) else np.zeros(0, dtype=int)
+        conf = sp[np.arange(len(sp)), best] if len(sp) else np.zeros(0)
+        p_none = proba[:, n_can]
+        is_none = p_none > conf
+        blank = ~proba.any(axis=1)
+        conf = np.where(is_none, p_none, conf)
+        conf = np.where(blank, 0.0, conf)
+        cids = canonical_ids()
+        ids = self.ids
+        stage, canonical, dominant = [], [], []
+        for i in range(len(proba)):
+            members = self.stages[best[i]].canonical
+            top = max(members, key=lambda c: proba[i, cids.index(c)])
+            if blank[i]:
+                stage.append(UNCLEAR); canonical.append(""); dominant.append("")
+                continue
+            answer, can = (NONE, NONE) if is_none[i] else (ids[best[i]], top)
+            stage.append(answer if conf[i] >= threshold else UNCLEAR)
+            canonical.append(can)
+            dominant.append(answer)
+        return StageDecision(stage, conf, best, canonical, dominant, sp, p_none)
+
+    def stage_mix(self, canonical_labels: list[str]) -> str:
+        """'stage:share' for the scheme stages of a list of canonical labels (one per passage)."""
+        if not canonical_labels:
+            return ""
+        counts = Counter(self.of_canonical(c) for c in canonical_labels)
+        return " ".join(f"{s}:{counts[s] / len(canonical_labels):.0%}" for s in [*self.ids, NONE] if counts[s])
 
     def recommended_formats(self, stage_id: str) -> list[str]:
         return list(self.stage(stage_id).formats)
@@ -177,8 +247,8 @@ def _parse(data, source: str) -> Scheme:
             if key not in s:
                 raise SchemeError(f"{where}: missing key '{key}'")
         sid = s["id"]
-        if not isinstance(sid, str) or not sid.strip() or sid == UNCLEAR:
-            raise SchemeError(f"{where}: 'id' must be a non-empty string other than '{UNCLEAR}'")
+        if not isinstance(sid, str) or not sid.strip() or sid in (UNCLEAR, NONE):
+            raise SchemeError(f"{where}: 'id' must be a non-empty string other than '{UNCLEAR}' and '{NONE}'")
         if sid in seen_ids:
             raise SchemeError(f"{where}: duplicate stage id '{sid}'")
         seen_ids.add(sid)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +13,13 @@ import pandas as pd
 
 from .errors import InputError
 from .formats_detect import detect_format, normalise_format
-from .io.documents import DOC_EXTS, Document, read_documents, split_front_matter
+from .io.documents import Document, read_documents, split_front_matter
 from .io.encoding import decode, read_bytes
 from .io.writers import atomic_write
 from .lang import detect_lang
 from .personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
-from .pipeline import JourneyModel, project
-from .schemes import UNCLEAR, Scheme, canonical_ids, formats, load_scheme
+from .pipeline import JourneyModel
+from .schemes import NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
 
 FRONT_KEYS = ("journey_stage", "content_format", "persona", "stage_confidence")
 
@@ -64,25 +63,21 @@ def tag_documents(paths, scheme: str | Scheme = "buyer-journey", personas=None,
     threshold = m.min_confidence if min_confidence is None else float(min_confidence)
     matcher = PersonaMatcher(plist, m.embed) if plist and m.estimator.embedder else None
     tags = []
-    cids = canonical_ids()
-    for d, lang, r in zip(docs, langs, results):
-        sp = project(r.proba[None, :], sch)[0]
-        best = int(sp.argmax())
-        conf = float(sp[best])
-        stage = sch.ids[best] if r.proba.any() and conf >= threshold else UNCLEAR
-        dominant = sch.ids[best]
-        # Stage mix: share of passages per scheme stage.
+    decisions = sch.decide(np.vstack([r.proba for r in results]), threshold)
+    labels = model_labels()
+    for k, (d, lang, r) in enumerate(zip(docs, langs, results)):
+        stage, conf, dominant = decisions.stage[k], float(decisions.confidence[k]), decisions.dominant[k] or sch.ids[0]
+        best = int(decisions.best[k])
+        mix = sch.stage_mix(r.passage_labels)
         p_stages = [sch.of_canonical(c) for c in r.passage_labels]
-        counts = Counter(p_stages)
-        mix = " ".join(f"{s}:{counts[s] / len(p_stages):.0%}" for s in sch.ids if counts[s]) if p_stages else ""
         # Explanation: the passages that weigh most for the dominant stage, and the words that pushed it.
-        members = [cids.index(c) for c in sch.stages[best].canonical]
+        members = [labels.index(c) for c in ((NONE,) if dominant == NONE else sch.stages[best].canonical)]
         expl = []
         if len(r.passage_proba):
             weight = r.passage_proba[:, members].sum(1)
             for i in np.argsort(-weight, kind="stable")[:2]:
                 expl.append(f"passage {i + 1} ({weight[i]:.0%}): '{_snippet(r.passages[i])}'")
-        target = max(sch.stages[best].canonical, key=lambda c: r.proba[cids.index(c)])
+        target = decisions.canonical[k]
         words = m.explain([f"{d.title}. {d.text[:3000]}"], [target], top=5)[0]
         if words:
             expl.append(f"words: {words}")
@@ -105,6 +100,9 @@ def tag_documents(paths, scheme: str | Scheme = "buyer-journey", personas=None,
 
 
 def _advice(sch: Scheme, dominant: str, stage: str, fmt: str, r, p_stages: list[str]) -> str:
+    if dominant == NONE:
+        return ("serves no journey stage (legal notice, job ad, news, biography...): "
+                "gaps does not count it as supply of any stage")
     notes = []
     st = sch.stage(dominant)
     fm = formats()

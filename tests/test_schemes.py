@@ -13,7 +13,8 @@ def test_four_builtin_schemes_each_project_every_canonical_stage():
     assert names == ["buyer-journey", "oni", "customer-journey", "online-journey"]
     for s in list_schemes():
         m = s.projection_matrix()
-        assert m.shape == (len(canonical_ids()), len(s.stages))
+        assert m.shape == (len(canonical_ids()) + 1, len(s.stages))  # + the "none" row (no stage)
+        m = m[:-1]
         assert (m.sum(axis=1) == 1).all(), f"{s.name}: every canonical stage maps to exactly one stage"
         assert (m.sum(axis=0) >= 1).all(), f"{s.name}: every stage receives at least one canonical stage"
         for st in s.stages:
@@ -34,7 +35,7 @@ def test_buyer_journey_ids_and_crosswalk():
 def test_scheme_probabilities_are_sums_over_the_projection():
     bj = load_scheme("buyer-journey")
     p = np.full((1, len(canonical_ids())), 0.1)
-    assert np.allclose(p @ bj.projection_matrix(), [[0.1, 0.2, 0.2, 0.5]])
+    assert np.allclose(p @ bj.projection_matrix(canonical_ids()), [[0.1, 0.2, 0.2, 0.5]])
 
 
 def test_every_format_serves_known_stages():

@@ -122,9 +122,16 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
 @click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="Model folder to write.")
 @click.option("--embedder", default="use-multilingual", show_default=True,
               help="use-multilingual, tfidf-hash, none, or sentence-transformers:<model name or path>.")
-@click.option("--C", "c_value", type=float, default=10.0, show_default=True, help="Inverse regularisation strength.")
+@click.option("--C", "c_value", type=float, default=None, help="Inverse regularisation strength (default: the shipped model's, 3.0).")
+@click.option("--real/--no-real", default=True, show_default=True,
+              help="Also train on the trainable real-text labels (corpora/real), when ../shared/realtext is present; "
+                   "calibrate on their leave-one-source-out predictions.")
+@click.option("--real-weight", type=click.FloatRange(0, None, min_open=True), default=None,
+              help="Sample weight of a real-text item against a corpus item (default: 3.0).")
+@click.option("--balance", type=click.FloatRange(0, 1), default=None,
+              help="Class balancing exponent: weights times (mean class total / class total) ** balance (default: 0.5; 0 = none).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def train(corpus, output, embedder, c_value, quiet):
+def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
     """Train a stage classifier on a labeled corpus and write a model folder.
 
     Example:
@@ -132,9 +139,14 @@ def train(corpus, output, embedder, c_value, quiet):
     \b
         contentplan train --corpus corpora -o models/my-model
     """
-    from .training import train_model
+    from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_REAL_WEIGHT, train_model
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[train] {m}", err=True))
-    _, meta = train_model(corpus, output, None if embedder == "none" else embedder, C=c_value, progress=say)
+    _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
+                          C=DEFAULT_C if c_value is None else c_value, real=real,
+                          real_weight=DEFAULT_REAL_WEIGHT if real_weight is None else real_weight,
+                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say)
+    if real and not meta.get("real_sources_trained"):
+        click.echo("note: no real-text labels used (corpora/real/labels.csv or ../shared/realtext not found)", err=True)
     bj = meta.get("metrics_test", {}).get("buyer-journey", {}).get("questions", {}).get("model")
     click.echo(f"wrote {output}" + (f" (test buyer-journey questions: macro-F1 {bj['macro_f1']:.3f})" if bj else ""))
 
@@ -147,20 +159,27 @@ def train(corpus, output, embedder, c_value, quiet):
 @click.option("--text-column", help="Column holding the text.")
 @click.option("--label-column", help="Column holding the gold stage.")
 @click.option("--scheme", default=None, help="Scheme of the labels (default: guessed; canonical labels use buyer-journey).")
+@click.option("--real", "real", is_flag=True,
+              help="Score on the labeled real text (corpora/real + ../shared/realtext) and the test split, per source, language and kind, with calibration.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt):
+def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, real, fmt):
     """Score the model against labeled data, with the cue-word rules and TF-IDF-only baselines.
 
-    Reports accuracy, macro-F1, per-stage F1, per-language scores and the confusion matrix.
+    Reports accuracy, macro-F1, per-stage F1, per-language scores and the confusion matrix;
+    with --real, per source file (real sets and corpus), per language and per kind, with the
+    expected calibration error and a reliability table.
 
     Example:
 
     \b
         contentplan evaluate
+        contentplan evaluate --real
         contentplan evaluate --data labeled.csv --scheme oni
     """
     from .commands import run_evaluate
-    click.echo(run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt), nl=False)
+    if real and data_path:
+        raise click.UsageError("--real and --data are exclusive: --real scores the labeled real text")
+    click.echo(run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real), nl=False)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
 from .pipeline import JourneyModel, classify_frame
+from .schemes import NONE as NONE_LABEL
 from .schemes import formats, list_schemes, load_scheme
 
 CHUNK_ROWS = 4096
@@ -42,12 +43,14 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
     return rows
 
 
-def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt) -> str:
+def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real: bool = False) -> str:
     from .corpus import load_split
     from .evaluation import evaluate_labeled, guess_scheme
     from .io.tables import read_table
 
     model = JourneyModel.load(model_dir)
+    if real:
+        return run_evaluate_real(model, corpus, scheme or "buyer-journey", fmt)
     reports = []
     if data_path:
         frame = read_table(data_path)
@@ -95,3 +98,60 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
                      "formats": ", ".join(fm[f].label.get(lang, f) for f in st.formats)})
     head = f"{sch.name}: {sch.description}\n\n"
     return head + render_table(pd.DataFrame(rows), max_width=70)
+
+
+def run_evaluate_real(model: JourneyModel, corpus, scheme: str, fmt: str) -> str:
+    """Scores per source file (real sets and the corpus test split), per language and per kind,
+    with calibration; sources the model was trained on are marked (those rows are not held out)."""
+    import pandas as pd
+
+    from .corpus import load_split
+    from .evaluation import real_proba, real_scores
+    from .realtext import find_realtext, load_real, sources
+
+    sch = load_scheme(scheme)
+    root = find_realtext(corpus)
+    if root is None:
+        raise InputError("real text not found: put the shared data at ../shared/realtext or set CONTENTPLAN_REALTEXT "
+                         "(without it, 'contentplan evaluate' scores the corpus test split)")
+    real = load_real(corpus, root)
+    tq, tc = load_split(corpus, "test")
+    test = pd.concat([
+        pd.DataFrame({"file": "test/" + tq.source.str.split(":").str[0].str.split("/").str[-1], "kind": "message",
+                      "lang": tq.lang, "stage": tq.stage, "text": tq.text, "title": ""}),
+        pd.DataFrame({"file": "test/" + tc.source.str.split(":").str[0].str.split("/").str[-1], "kind": "page",
+                      "lang": tc.lang, "stage": tc.stage, "text": [f"{t}. {b}" for t, b in zip(tc.title, tc.body)],
+                      "title": tc.title})], ignore_index=True)
+    threshold = model.min_confidence
+    res_real = real_scores(real_proba(model, real), real, sch, threshold)
+    res_test = real_scores(real_proba(model, test), test, sch, threshold)
+    trained = set(model.meta.get("real_sources_trained", []))
+    use = sources(corpus).set_index("file").use.to_dict()
+    held = model.meta.get("metrics_real_out_of_source")
+    if fmt == "json":
+        return json.dumps({"scheme": sch.name, "real": res_real, "corpus_test": res_test, "real_sources_trained": sorted(trained),
+                           "out_of_source_at_training": held}, indent=2, ensure_ascii=False) + "\n"
+    rows = [{"source": f, "use": use.get(f, ""), "trained_on": "yes" if f in trained else "no", **v}
+            for f, v in res_real["per_file"].items()]
+    rows += [{"source": f, "use": "test", "trained_on": "no", **v} for f, v in res_test["per_file"].items()]
+    out = [f"== Real text and corpus test split, per source — scheme {sch.name} (F1 over its stages + '{NONE_LABEL}')\n\n",
+           render_table(pd.DataFrame(rows)) + "\n",
+           "Rows with trained_on=yes score text the model learned from: not held out. The held-out figures are "
+           "leave-one-source-out (below, recorded at training, and benchmarks/results_realtext.json).\n\n"]
+    for key in ("lang", "kind"):
+        out.append(f"Real text per {key}\n" + render_table(pd.DataFrame([{key: k, **v} for k, v in res_real[f"per_{key}"].items()])) + "\n")
+    cal = res_real["calibration"]
+    out.append(f"Real text overall: macro-F1 {res_real['overall']['macro_f1']:.4f}, accuracy {res_real['overall']['accuracy']:.4f} "
+               f"(n={res_real['overall']['n']}); ECE {cal['ece']:.4f}; wrong among confidence >= 0.9: "
+               f"{cal['wrong_rate_conf_ge_0.9']:.1%} of {cal['n_conf_ge_0.9']}\n")
+    a = res_real["abstention"]
+    out.append(f"Abstention at {a['min_confidence']}: {a['unclear_rate']:.1%} 'unclear', accuracy on the rest "
+               f"{a['accuracy_answered']:.4f}; of {a['n_gold_unclear']} items annotators marked unclear, "
+               f"{a['gold_unclear_abstained']:.1%} come out 'unclear'\n\n")
+    out.append("Reliability (real text)\n" + render_table(pd.DataFrame(cal["reliability"])) + "\n")
+    if held:
+        h = held["all"]
+        out.append(f"Held out at training (leave-one-source-out; dev-only sources never trained on): macro-F1 "
+                   f"{h['overall']['macro_f1']:.4f} (dev-only {held['dev_only_sources']['overall']['macro_f1']:.4f}), "
+                   f"ECE {h['calibration']['ece']:.4f}\n")
+    return "".join(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CorpusError, did_you_mean
-from .schemes import canonical_ids, formats
+from .schemes import NONE, canonical_ids, formats
 
 QUESTION_KEYS = ("text", "stage", "lang", "kind", "industry", "market")
 CONTENT_KEYS = ("title", "body", "stage", "format", "lang", "industry", "market")
@@ -42,7 +42,7 @@ def load_split(root: str | Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame
     if not (root / split).is_dir():
         raise CorpusError(f"{root}: no '{split}' folder; a corpus has train/ and test/ folders of .jsonl files")
     q_rows, c_rows = [], []
-    stages, fmts = set(canonical_ids()), set(formats())
+    stages, fmts = set(canonical_ids()) | {NONE}, set(formats())
     for path in sorted((root / split).glob("*.jsonl")):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -57,7 +57,7 @@ def load_split(root: str | Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame
                 if k not in d:
                     raise CorpusError(f"{where}: missing key '{k}'")
             if d["stage"] not in stages:
-                raise CorpusError(f"{where}: stage '{d['stage']}' is not a canonical stage{did_you_mean(d['stage'], stages)} ({', '.join(canonical_ids())})")
+                raise CorpusError(f"{where}: stage '{d['stage']}' is not a canonical stage{did_you_mean(d['stage'], stages)} ({', '.join(canonical_ids())}) nor '{NONE}'")
             if d["lang"] not in ("fr", "en"):
                 raise CorpusError(f"{where}: lang '{d['lang']}' must be 'fr' or 'en'")
             if content and d["format"] not in fmts:
@@ -110,12 +110,12 @@ def data_card(root: str | Path) -> str:
                 + ", ".join(f"{k} {v}" for k, v in Counter(q.market).most_common()), ""]
         for name, frame in (("Questions", q), ("Content", c)):
             out += [f"### {name}: stage x language", "", "| stage | fr | en | total |", "|---|---:|---:|---:|"]
-            for s in canonical_ids():
+            for s in canonical_ids() + [NONE]:
                 sub = frame[frame.stage == s]
                 out.append(f"| {s} | {int((sub.lang == 'fr').sum())} | {int((sub.lang == 'en').sum())} | {len(sub)} |")
             out.append("")
         out += ["### Questions: stage x kind", "", "| stage | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
-        for s in canonical_ids():
+        for s in canonical_ids() + [NONE]:
             sub = q[q.stage == s]
             out.append(f"| {s} | " + " | ".join(str(int((sub.kind == k).sum())) for k in KINDS) + " |")
         out += ["", "### Content: format x stage", "", "| format | count | stages |", "|---|---:|---|"]

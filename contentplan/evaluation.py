@@ -161,3 +161,88 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
     joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]
     results["rules"] = score("rules", gold_s, [scheme.of_canonical(rule_stage(t)) for t in joined], langs, scheme.ids)
     return EvaluationReport(scheme.name, data_name, results, abstention)
+
+
+# ----------------------------------------------------------------------------- real text
+
+def calibration(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error over equal-width confidence bins, the reliability table, and the
+    share of wrong answers among those given with confidence >= 0.9."""
+    conf, correct = np.asarray(conf, dtype=float), np.asarray(correct, dtype=bool)
+    edges = np.linspace(0, 1, bins + 1)
+    table, ece = [], 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf >= lo) & ((conf < hi) if hi < 1 else (conf <= hi))
+        if not m.any():
+            continue
+        acc, mc = float(correct[m].mean()), float(conf[m].mean())
+        ece += m.sum() / max(len(conf), 1) * abs(acc - mc)
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "mean_confidence": round(mc, 4), "accuracy": round(acc, 4)})
+    hi = conf >= 0.9
+    return {"ece": round(float(ece), 4), "n_conf_ge_0.9": int(hi.sum()),
+            "wrong_rate_conf_ge_0.9": round(float(1 - correct[hi].mean()), 4) if hi.any() else 0.0, "reliability": table}
+
+
+def real_scores(proba: np.ndarray, frame: pd.DataFrame, scheme: Scheme, threshold: float = 0.0) -> dict:
+    """Scores of model probabilities (columns: model labels) against adjudicated real-text labels.
+
+    ``frame`` has columns stage (canonical, ``none`` or ``unclear``), file, lang, kind. Items
+    labeled ``unclear`` are left out of F1 and calibration and measure abstention only. F1 is
+    over the scheme's stages plus ``none``, on the argmax answer (no abstention)."""
+    from .schemes import NONE, UNCLEAR
+
+    dec = scheme.decide(proba, 0.0)
+    pred = np.array([d or UNCLEAR for d in dec.dominant], dtype=object)
+    gold = np.array([UNCLEAR if s == UNCLEAR else scheme.of_canonical(s) for s in frame.stage], dtype=object)
+    labeled = gold != UNCLEAR
+    labels = list(scheme.ids) + [NONE]
+    langs = frame.lang.astype(str).to_numpy()
+
+    def block(mask) -> dict:
+        if not mask.any():
+            return {"n": 0}
+        s = score("model", gold[mask].tolist(), pred[mask].tolist(), langs[mask].tolist(), labels)
+        return {"n": s.n, "accuracy": round(s.accuracy, 4), "macro_f1": round(s.macro_f1, 4)}
+
+    out: dict = {"labels": labels, "overall": block(labeled)}
+    # Comparable with stage-only figures: items whose gold is a stage, F1 over the scheme's stages.
+    journey = labeled & (gold != NONE)
+    if journey.any():
+        s4 = score("model", gold[journey].tolist(), pred[journey].tolist(), langs[journey].tolist(), list(scheme.ids))
+        out["stages_only"] = {"n": s4.n, "accuracy": round(s4.accuracy, 4), "macro_f1": round(s4.macro_f1, 4)}
+    for key in ("file", "lang", "kind"):
+        out[f"per_{key}"] = {str(v): block(labeled & (frame[key].astype(str).to_numpy() == v))
+                             for v in sorted(frame[key].astype(str).unique())}
+    s = score("model", gold[labeled].tolist(), pred[labeled].tolist(), langs[labeled].tolist(), labels)
+    out["per_stage_f1"] = {k: round(v, 4) for k, v in s.per_stage_f1.items()}
+    out["confusion"] = s.confusion.to_dict()
+    out["calibration"] = calibration(dec.confidence[labeled], (pred == gold)[labeled])
+    answered = dec.confidence >= threshold
+    out["abstention"] = {
+        "min_confidence": threshold,
+        "unclear_rate": round(float(1 - answered[labeled].mean()), 4) if labeled.any() else 0.0,
+        "accuracy_answered": round(float((pred == gold)[labeled & answered].mean()), 4) if (labeled & answered).any() else 0.0,
+        "n_gold_unclear": int((~labeled).sum()),
+        "gold_unclear_abstained": round(float((~answered[~labeled]).mean()), 4) if (~labeled).any() else 0.0,
+    }
+    return out
+
+
+def real_proba(model, frame: pd.DataFrame) -> np.ndarray:
+    """Model probabilities for labeled real items: messages as short texts, pages as documents
+    (title + body, passage by passage), exactly as ``classify`` and ``gaps`` read them."""
+    from .realtext import page_body
+    from .schemes import model_labels
+
+    out = np.zeros((len(frame), len(model_labels())))
+    msg = np.flatnonzero(frame.kind.to_numpy() == "message")
+    pages = np.flatnonzero(frame.kind.to_numpy() == "page")
+    if len(msg):
+        out[msg] = model.proba(frame.text.iloc[msg].tolist())
+    if len(pages):
+        items = [(t, page_body(t, x)) for t, x in zip(frame.title.iloc[pages], frame.text.iloc[pages])]
+        langs = [l if l in ("fr", "en") else None for l in frame.lang.iloc[pages]]
+        urls = frame.url.iloc[pages].tolist() if "url" in frame else None
+        docs = model.documents(items, langs if all(langs) else None, urls=urls)
+        out[pages] = np.vstack([d.proba for d in docs])
+    return out

@@ -178,7 +178,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
     say(f"classifying {len(inv)} content pieces")
     langs_c = [l if l in ("fr", "en") else detect_lang(f"{t} {b}") for t, b, l in zip(inv.title, inv.body, inv["lang"])]
-    docs = m.documents(list(zip(inv.title, inv.body)), langs_c)
+    docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
     c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
     # The same decision as classify and tag: abstention threshold, 'none' for pages on no journey.
     c_dec = sch.decide(c_proba, m.min_confidence)

@@ -34,6 +34,33 @@ class DocResult:
     vectors: np.ndarray | None = None   # embeddings of the passages (of the title when there is no body)
 
 
+_URL_NOISE = {"www", "http", "https", "com", "org", "net", "fr", "en", "io", "dev", "gov", "html", "htm", "php", "aspx",
+              "md", "mdx", "index", "src", "content", "contents", "pages", "posts", "_posts", "_docs", "data", "site", "web",
+              "amp", "static", "public"}
+_URL_TOKEN = re.compile(r"[^\W\d_]{2,}")
+
+
+def url_words(url) -> str:
+    """The words of a page's URL path (or file path): '/docs/deploy/managed-services.html' ->
+    'docs deploy managed services'. Sections such as docs, blog, pricing, careers or legal say a lot
+    about what a page does; the host and file extensions are dropped."""
+    if not isinstance(url, str) or not url.strip():
+        return ""
+    u = url.strip()
+    if "://" in u:
+        u = u.split("://", 1)[1]
+        u = u.split("/", 1)[1] if "/" in u else ""
+    u = u.split("?", 1)[0].split("#", 1)[0]
+    words = [w for w in _URL_TOKEN.findall(u.lower()) if w not in _URL_NOISE]
+    return " ".join(words[:16])
+
+
+def with_url(title: str, url) -> str:
+    """A page's title with the words of its URL appended: what the model reads as the page's title."""
+    w = url_words(url)
+    return f"{title} | {w}" if title and w else (title or w)
+
+
 def _clean(x) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
@@ -121,13 +148,17 @@ class JourneyModel:
                 cache.put_many(ns, [texts[i] for i in rows], p.astype(np.float32))
         return out
 
-    def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None) -> list[DocResult]:
+    def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None,
+                  urls: Sequence[str] | None = None) -> list[DocResult]:
         """Classify (title, body) pairs passage by passage, in one batch.
 
         The document's probabilities mix its title, the whole text and the mean of its passages
-        (weighted by length), so one closing call to action does not decide the stage.
+        (weighted by length), so one closing call to action does not decide the stage. With
+        ``urls``, the words of each page's URL path are read with its title (:func:`with_url`).
         """
         langs = langs or [detect_lang(f"{t} {b}") for t, b in items]
+        if urls is not None:
+            items = [(with_url(_clean(t), u), b) for (t, b), u in zip(items, urls)]
         batch: list[str] = []
         seen: dict[str, int] = {}
 

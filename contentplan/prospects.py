@@ -168,7 +168,7 @@ def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", mode
 def _catalogue(content, m: JourneyModel, sch: Scheme) -> dict:
     from .gaps import match_threshold_for, read_content
     inv = read_content(content)
-    docs = m.documents(list(zip(inv.title, inv.body)))
+    docs = m.documents(list(zip(inv.title, inv.body)), urls=inv.url.tolist())
     dec = sch.decide(np.vstack([d.proba for d in docs]), m.min_confidence)
     # Pieces on no journey ('none') or of no clear stage are never sent as the next piece.
     stage_of = np.array([sch.ids.index(s) if s in sch.ids else -1 for s in dec.stage])

@@ -178,27 +178,24 @@ class Scheme:
         n_can = len(canonical_ids())
         if proba.shape[1] == n_can:
             proba = np.hstack([proba, np.zeros((len(proba), 1))])
-        sp = proba @ self.projection_matrix()
-        best = sp.argmax(1) if len(sp) else np.zeros(0, dtype=int)
-        conf = sp[np.arange(len(sp)), best] if len(sp) else np.zeros(0)
+        M = self.projection_matrix()
+        sp = proba @ M
+        n = len(sp)
+        best = sp.argmax(1) if n else np.zeros(0, dtype=int)
+        conf = sp[np.arange(n), best] if n else np.zeros(0)
         p_none = proba[:, n_can]
         is_none = p_none > conf
         blank = ~proba.any(axis=1)
-        conf = np.where(is_none, p_none, conf)
-        conf = np.where(blank, 0.0, conf)
-        cids = canonical_ids()
-        ids = self.ids
-        stage, canonical, dominant = [], [], []
-        for i in range(len(proba)):
-            members = self.stages[best[i]].canonical
-            top = max(members, key=lambda c: proba[i, cids.index(c)])
-            if blank[i]:
-                stage.append(UNCLEAR); canonical.append(""); dominant.append("")
-                continue
-            answer, can = (NONE, NONE) if is_none[i] else (ids[best[i]], top)
-            stage.append(answer if conf[i] >= threshold else UNCLEAR)
-            canonical.append(can)
-            dominant.append(answer)
+        conf = np.where(blank, 0.0, np.where(is_none, p_none, conf))
+        labels = np.array(model_labels(), dtype=object)
+        # The most likely canonical stage among those the chosen scheme stage groups (vectorised).
+        top = labels[(proba * M.T[best]).argmax(1)] if n else np.zeros(0, dtype=object)
+        answer = np.where(is_none, NONE, np.array(self.ids, dtype=object)[best] if n else top)
+        canonical_arr = np.where(is_none, NONE, top)
+        stage = np.where(blank | (conf < threshold), UNCLEAR, answer)
+        stage = stage.tolist()
+        canonical = np.where(blank, "", canonical_arr).tolist()
+        dominant = np.where(blank, "", answer).tolist()
         return StageDecision(stage, conf, best, canonical, dominant, sp, p_none)
 
     def stage_mix(self, canonical_labels: list[str]) -> str:

@@ -17,7 +17,7 @@ from .errors import CorpusError
 from .evaluation import score
 from .model import StageClassifier, _softmax, fit_temperature
 from .rules import rule_stage
-from .schemes import canonical_ids, list_schemes, load_scheme
+from .schemes import canonical_ids, list_schemes, load_scheme, model_labels
 
 BASELINE_FILE = "baseline_tfidf.skops"
 
@@ -46,40 +46,71 @@ def tune_threshold(conf: np.ndarray, correct: np.ndarray) -> float:
     return best
 
 
+DEFAULT_C = 3.0
+DEFAULT_REAL_WEIGHT = 3.0
+DEFAULT_BALANCE = 0.5
+
+
 def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = "use-multilingual",
-                C: float = 10.0, emb_weight: float = 1.0, evaluate: bool = True,
+                C: float = DEFAULT_C, emb_weight: float = 1.0, evaluate: bool = True, real: bool = True,
+                real_weight: float = DEFAULT_REAL_WEIGHT, balance: float = DEFAULT_BALANCE,
                 progress: Callable[[str], None] | None = None) -> tuple[StageClassifier, dict]:
-    """Train on ``corpus``/train and (optionally) save to ``output``. Returns (estimator, meta)."""
+    """Train on ``corpus``/train (+ the trainable real-text labels of ``corpus``/real when the
+    shared real text is found and ``real`` is true) and (optionally) save to ``output``.
+
+    With real text, the temperature and the abstention threshold are fitted on real
+    out-of-source predictions (leave-one-source-out); without, on the corpus's grouped CV.
+    Returns (estimator, meta)."""
+    from .realtext import find_realtext, labels_hash, load_labels, load_real
     say = progress or (lambda msg: None)
     corpus = Path(corpus)
     q, c = load_split(corpus, "train")
     if q.empty:
         raise CorpusError(f"{corpus}/train: no questions found; add .jsonl files")
-    data = training_frame(q, c)
+    base = training_frame(q, c).assign(weight=1.0)
+    root = find_realtext(corpus) if real and len(load_labels(corpus)) else None
+    real_all = load_real(corpus, root) if root is not None else None
+    real_train = real_training_frame(real_all[real_all.use == "train"], real_weight) if real_all is not None else None
+    data = pd.concat([base, real_train], ignore_index=True) if real_train is not None else base
     texts, y = data.text.tolist(), data.stage.to_numpy(dtype=object)
+    weights = data.weight.to_numpy(dtype=float)
     est = StageClassifier(embedder=embedder, C=C, emb_weight=emb_weight, calibrate=False)
     say(f"embedding {len(texts)} training texts with {embedder or 'no embedder'}")
     emb = est.embed(texts)
 
     # Out-of-fold predictions, grouped by writer slice: every score here is on unseen writers and industries.
-    groups = data.group.to_numpy()
+    # Corpus rows only: grouped CV by writer slice (every score on unseen writers and industries).
+    cv_texts, cv_y = base.text.tolist(), base.stage.to_numpy(dtype=object)
+    cv_emb = None if emb is None else emb[:len(base)]
+    groups = base.group.to_numpy()
     n_groups = len(set(groups))
-    labels = canonical_ids()
-    logits = np.zeros((len(texts), len(labels)))
+    labels = model_labels()
+    logits = np.full((len(cv_texts), len(labels)), -1e4)
     if n_groups >= 3:
-        for k, (tr, te) in enumerate(GroupKFold(n_splits=min(n_groups, 6)).split(texts, y, groups)):
+        for k, (tr, te) in enumerate(GroupKFold(n_splits=min(n_groups, 6)).split(cv_texts, cv_y, groups)):
             say(f"cross-validation fold {k + 1}/{min(n_groups, 6)}")
-            sub = StageClassifier(**est.get_params()).fit([texts[i] for i in tr], y[tr], None if emb is None else emb[tr])
+            sub = StageClassifier(**est.get_params()).fit([cv_texts[i] for i in tr], cv_y[tr], None if cv_emb is None else cv_emb[tr])
             cols = [labels.index(cl) for cl in sub.classes_]
-            logits[np.ix_(te, cols)] = sub.decision_function([texts[i] for i in te], None if emb is None else emb[te])
-        y_idx = np.array([labels.index(v) for v in y])
+            logits[np.ix_(te, cols)] = sub.decision_function([cv_texts[i] for i in te], None if cv_emb is None else cv_emb[te])
+        y_idx = np.array([labels.index(v) for v in cv_y])
         temperature = fit_temperature(logits, y_idx)
         oof = _softmax(logits / temperature)
     else:
         temperature, oof = 1.0, None
 
+    real_oos = None
+    if real_train is not None:
+        # Real text decides calibration: every real item predicted by a model that never saw its source.
+        cache = dict(zip(texts, emb)) if emb is not None else {}
+        embed_fn = (lambda ts: np.vstack([cache[t] if t in cache else est.embed([t])[0] for t in ts])) if emb is not None else None
+        real_oos = out_of_source({**est.get_params(), "balance": balance}, base, real_all, real_train, embed_fn, say)
+        fit_rows = (real_all.use.to_numpy() == "train") & (real_all.stage.to_numpy() != "unclear")
+        gold_idx = np.array([labels.index(v) for v in real_all.stage.to_numpy()[fit_rows]])
+        temperature = fit_output_temperature(real_oos[fit_rows], gold_idx)
+        real_oos = power_calibrate(real_oos, temperature)
+
     say("fitting the final model")
-    est.fit(texts, y, emb)
+    est.fit(texts, y, emb, balanced_weights(y, weights, balance))
     est.temperature_ = temperature
 
     meta: dict = {
@@ -90,21 +121,37 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         "embedder": embedder or "none",
         "embedding_dim": int(getattr(est, "embedding_dim_", 0)) if embedder else None,
         "corpus_sha256": corpus_hash(corpus),
-        "train_size": {"questions": int(len(q)), "content": int(len(c)), "texts": int(len(texts))},
-        "params": {"C": C, "emb_weight": emb_weight, "temperature": round(temperature, 4)},
+        "real_labels_sha256": labels_hash(corpus) if real_train is not None else "",
+        "real_sources_trained": sorted(set(real_train.group)) if real_train is not None else [],
+        "train_size": {"questions": int(len(q)), "content": int(len(c)), "texts": int(len(texts)),
+                       "real_items": int(real_all[real_all.use == "train"].stage.ne("unclear").sum()) if real_all is not None else 0},
+        "params": {"C": C, "emb_weight": emb_weight, "real_weight": real_weight if real_train is not None else None, "balance": balance,
+                   "temperature": round(temperature, 4)},
+        "calibrated_on": "real text, leave-one-source-out" if real_train is not None else "corpus, grouped CV by writer",
     }
     bj = load_scheme("buyer-journey")
     if oof is not None:
         proj = oof @ bj.projection_matrix(labels)
-        gold = np.array([bj.of_canonical(v) for v in y])
+        gold = np.array([bj.of_canonical(v) for v in cv_y])
         pred = np.array(bj.ids)[proj.argmax(1)]
-        conf = proj.max(1)
-        meta["min_confidence"] = tune_threshold(conf, pred == gold)
-        mask = data.kind.to_numpy() == "question"
-        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), data.lang[mask].tolist(), bj.ids)
+        meta["min_confidence"] = tune_threshold(proj.max(1), pred == gold)
+        mask = base.kind.to_numpy() == "question"
+        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), base.lang[mask].tolist(), bj.ids)
         meta["metrics_dev_grouped_cv"] = {"buyer-journey questions": dev.as_dict()}
     else:
         meta["min_confidence"] = 0.0
+    if real_oos is not None:
+        fit_rows = (real_all.use.to_numpy() == "train") & (real_all.stage.to_numpy() != "unclear")
+        dec = bj.decide(real_oos[fit_rows], 0.0)
+        gold = np.array([bj.of_canonical(v) for v in real_all.stage.to_numpy()[fit_rows]])
+        meta["min_confidence"] = tune_threshold(dec.confidence, np.array(dec.dominant) == gold)
+        from .evaluation import real_scores
+        dev_rows = real_all.use.to_numpy() == "dev"
+        meta["metrics_real_out_of_source"] = {
+            "trainable_sources_loso": _compact(real_scores(real_oos[~dev_rows], real_all[~dev_rows], bj, meta["min_confidence"])),
+            "dev_only_sources": _compact(real_scores(real_oos[dev_rows], real_all[dev_rows], bj, meta["min_confidence"])),
+            "all": _compact(real_scores(real_oos, real_all, bj, meta["min_confidence"])),
+        }
 
     baseline = None
     if evaluate and embedder:
@@ -126,6 +173,12 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     return est, meta
 
 
+def _compact(scores: dict) -> dict:
+    scores = dict(scores)
+    scores.pop("confusion", None)
+    return scores
+
+
 def test_metrics(model, corpus: str | Path, baseline=None) -> dict:
     """Scores on the test split for every built-in scheme: model, rules, TF-IDF-only baseline."""
     tq, tc = load_split(corpus, "test")
@@ -133,7 +186,7 @@ def test_metrics(model, corpus: str | Path, baseline=None) -> dict:
     q_texts, q_gold, q_lang = tq.text.tolist(), tq.stage.tolist(), tq.lang.tolist()
     q_proba = model.proba(q_texts)
     c_items = list(zip(tc.title, tc.body))
-    c_proba = np.vstack([d.proba for d in model.documents(c_items, tc.lang.tolist())]) if len(tc) else np.zeros((0, 10))
+    c_proba = np.vstack([d.proba for d in model.documents(c_items, tc.lang.tolist())]) if len(tc) else np.zeros((0, len(model_labels())))
     b_q = baseline.proba(q_texts) if baseline is not None else None
     b_c = np.vstack([d.proba for d in baseline.documents(c_items, tc.lang.tolist())]) if baseline is not None and len(tc) else None
     rules_q = [rule_stage(t) for t in q_texts]
@@ -165,12 +218,25 @@ def model_card(meta: dict) -> str:
              "(problem, solution, vendor, offer, purchase, onboarding, evaluation, support, loyalty, advocacy); "
              "every built-in scheme is a projection of them.", "",
              f"- embedder: `{meta['embedder']}` ({meta.get('embedding_dim')} dims) + word 1-2-gram and char 2-5-gram TF-IDF",
-             "- estimator: multinomial logistic regression, temperature-scaled on out-of-fold predictions grouped by writer slice",
-             f"- trained on: {meta['train_size']['questions']} questions and {meta['train_size']['content']} content pieces (corpus sha256 `{meta['corpus_sha256'][:16]}…`)",
+             f"- estimator: multinomial logistic regression over the ten stages and `none`, temperature-scaled on {meta.get('calibrated_on', 'out-of-fold predictions')}",
+             f"- trained on: {meta['train_size']['questions']} questions and {meta['train_size']['content']} content pieces (corpus sha256 `{meta['corpus_sha256'][:16]}…`)"
+             + (f" and {meta['train_size'].get('real_items', 0)} labeled real items (labels sha256 `{meta.get('real_labels_sha256', '')[:16]}…`)" if meta.get('real_labels_sha256') else ""),
              f"- abstention threshold (`unclear` below it): {meta.get('min_confidence')}",
              f"- created: {meta.get('created')}",
              "- files: `estimator.skops` (the scikit-learn estimator), `inference.npz` (the same weights as plain "
              "arrays, loaded for classification), `meta.json` (sha256 of both, labels, metrics)", ""]
+    real = meta.get("metrics_real_out_of_source")
+    if real:
+        lines += ["## Real text, held out (leave-one-source-out; see corpora/README.md)", "",
+                  f"Trained on the real sources: {', '.join(meta.get('real_sources_trained', []))}. Every figure below is on "
+                  "real items the model never saw: each trainable source predicted by a model trained without it, and the "
+                  "dev-only sources (never trained on) by the final model. F1 over the buyer-journey stages + `none`.", "",
+                  "| real text | n | macro-F1 | accuracy | ECE | wrong at confidence >= 0.9 |", "|---|---:|---:|---:|---:|---:|"]
+        for name, key in (("all", "all"), ("trainable sources (LOSO)", "trainable_sources_loso"), ("dev-only sources", "dev_only_sources")):
+            r = real[key]
+            lines.append(f"| {name} | {r['overall']['n']} | {r['overall']['macro_f1']:.3f} | {r['overall']['accuracy']:.3f} | "
+                         f"{r['calibration']['ece']:.3f} | {r['calibration']['wrong_rate_conf_ge_0.9']:.1%} |")
+        lines.append("")
     test = meta.get("metrics_test", {})
     if test:
         lines += ["## Test split (written separately, never trained on)", "",
@@ -190,6 +256,102 @@ def model_card(meta: dict) -> str:
         lines += ["## Development (grouped cross-validation on the train split)", "",
                   f"buyer-journey, questions: macro-F1 {d['macro_f1']:.3f}, accuracy {d['accuracy']:.3f}", ""]
     lines += ["## Limits", "",
-              "The corpus is hand-written for this project (see `corpora/README.md`); real traffic has other "
-              "wording, so treat probabilities as likelihoods, not truth. Languages: French and English.", ""]
+              "The test split is hand-written for this project (see `corpora/README.md`); real traffic has other "
+              "wording: the real-text figures above are what to expect, and probabilities are likelihoods, not truth. "
+              "Languages: French and English.", ""]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- real text
+
+def real_training_frame(real: pd.DataFrame, weight: float = 1.0) -> pd.DataFrame:
+    """Labeled real items as training rows (``unclear`` left out): a message is one text; a page
+    is its title + body and its title alone, as for corpus content. ``group`` is the source file."""
+    from .pipeline import with_url
+    from .realtext import page_body
+    real = real[real.stage != "unclear"]
+    msg, pages = real[real.kind == "message"], real[real.kind == "page"]
+    rows = [pd.DataFrame({"text": msg.text, "stage": msg.stage, "lang": msg.lang, "group": msg.file, "kind": "question"})]
+    if len(pages):
+        # What the model reads for a page: its title with its URL words (as gaps and tag read pages), and its body.
+        urls = pages.url if "url" in pages else [""] * len(pages)
+        titles = [with_url(t, u) for t, u in zip(pages.title, urls)]
+        rows.append(pd.DataFrame({"text": [content_text(t, page_body(t0, x)) for t, t0, x in zip(titles, pages.title, pages.text)],
+                                  "stage": pages.stage, "lang": pages.lang, "group": pages.file, "kind": "content"}))
+        keep = [bool(t.strip()) for t in titles]
+        rows.append(pd.DataFrame({"text": [t for t, k in zip(titles, keep) if k], "stage": pages.stage[keep],
+                                  "lang": pages.lang[keep], "group": pages.file[keep], "kind": "title"}))
+    out = pd.concat(rows, ignore_index=True)
+    out["weight"] = weight
+    return out
+
+
+def balanced_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.ndarray:
+    """Sample weights times (n / (k * n_class)) ** power, with counts weighted: power 0 keeps
+    them, 1 gives every class the same total weight, 0.5 is in between (rare classes such as
+    'none' and 'problem' on real text count more without drowning the rest)."""
+    if not power:
+        return weights
+    y = np.asarray(y, dtype=object)
+    classes = sorted(set(y))
+    totals = {c: weights[y == c].sum() for c in classes}
+    mean = sum(totals.values()) / len(classes)
+    factor = np.array([(mean / totals[c]) ** power for c in y])
+    return weights * factor
+
+
+def power_calibrate(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities sharpened or softened as softmax(log p / T) (temperature scaling of the output)."""
+    z = np.log(np.clip(proba, 1e-12, 1.0)) / temperature
+    z -= z.max(1, keepdims=True)
+    p = np.exp(z) * (proba.sum(1, keepdims=True) > 0)
+    s = p.sum(1, keepdims=True)
+    return np.divide(p, s, out=np.zeros_like(p), where=s > 0)
+
+
+def fit_output_temperature(proba: np.ndarray, gold_idx: np.ndarray) -> float:
+    """The temperature (log grid 0.2-5) minimising the NLL of power-calibrated probabilities.
+    Rows whose gold label the model cannot output (a column that is zero everywhere, e.g. 'none'
+    for a model trained without it) are left out: no temperature can fit them."""
+    known = proba.max(0) > 0
+    keep = known[gold_idx]
+    proba, gold_idx = proba[keep], gold_idx[keep]
+    best_t, best = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 81)):
+        p = power_calibrate(proba, t)
+        nll = -np.mean(np.log(p[np.arange(len(gold_idx)), gold_idx] + 1e-12))
+        if nll < best:
+            best_t, best = float(t), nll
+    return best_t
+
+
+def out_of_source(params: dict, base: pd.DataFrame, real: pd.DataFrame, real_train: pd.DataFrame | None,
+                  embed, say: Callable[[str], None] = lambda m: None) -> np.ndarray:
+    """Probabilities (columns: model labels) for every labeled real item from a model that never
+    saw its source file: each trainable source is held out in turn (leave-one-source-out); dev-only
+    sources are predicted by the model trained on every trainable source.
+
+    ``base``: corpus training rows (text, stage, weight); ``real_train``: trainable real rows
+    (None: corpus only, one fit predicts everything); ``embed``: texts -> embeddings (cached)."""
+    from .evaluation import real_proba
+    from .pipeline import JourneyModel
+    from .schemes import model_labels
+
+    out = np.zeros((len(real), len(model_labels())))
+    holdouts = sorted(set(real_train.group)) if real_train is not None else []
+    folds = [(h, real.file.to_numpy() == h) for h in holdouts]
+    rest = ~np.isin(real.file.to_numpy(), holdouts)
+    folds.append((None, rest))
+    for k, (held, mask) in enumerate(folds):
+        if not mask.any():
+            continue
+        say(f"out-of-source fold {k + 1}/{len(folds)}: {held or 'every trainable source'}")
+        train = base if real_train is None else pd.concat([base, real_train[real_train.group != held]], ignore_index=True)
+        texts = train.text.tolist()
+        y = train.stage.to_numpy(dtype=object)
+        est = StageClassifier(**{**{k: v for k, v in params.items() if k != "balance"}, "calibrate": False}).fit(
+            texts, y, embed(texts) if params.get("embedder") else None,
+            balanced_weights(y, train.weight.to_numpy(dtype=float), params.get("balance", 0.0)))
+        model = JourneyModel(est, {"min_confidence": 0.0})
+        out[mask] = real_proba(model, real[mask])
+    return out

@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from contentplan.corpus import corpus_hash, load_split, normalise
 from contentplan.lang import detect_lang
-from contentplan.schemes import canonical_ids, formats
+from contentplan.schemes import NONE, canonical_ids, formats
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora"
@@ -26,8 +26,8 @@ def splits():
 
 def test_schema_and_label_ids(splits):
     for split, (q, c) in splits.items():
-        assert set(q.stage) <= set(canonical_ids())
-        assert set(c.stage) <= set(canonical_ids())
+        assert set(q.stage) <= set(canonical_ids()) | {NONE}   # 'none': text on no journey (guide rule 17)
+        assert set(c.stage) <= set(canonical_ids()) | {NONE}
         assert set(c.format) <= set(formats())
         assert set(q.lang) == {"fr", "en"}
         assert set(q.market) <= {"b2b", "b2c"}

@@ -1,0 +1,67 @@
+"""Regression tests for the failure patterns seen on real text (issue: real-text accuracy).
+
+Every sentence here was written for this test (none is copied from the real data): the shipped
+model must apply the annotation guide's rules 11-21 to the registers real people use."""
+from __future__ import annotations
+
+import pytest
+
+from contentplan.pipeline import JourneyModel, label_frame
+from contentplan.schemes import NONE, UNCLEAR, load_scheme
+
+pytestmark = pytest.mark.model
+
+BJ = load_scheme("buyer-journey")
+
+CASES = [
+    # rule 11: order tracking after ordering is post-purchase (support), not a pre-purchase decision
+    ("hello team my order 7731-22 placed on monday still not dispatched, when it will reach?", "post-purchase"),
+    ("ou en est mon colis svp ça fait 10 jours", "post-purchase"),
+    pytest.param("où en est ma commande", "post-purchase",
+                 marks=pytest.mark.xfail(strict=True, reason="known miss: 'commande' alone still reads as ordering (decision 0.61)")),
+    ("tracking says delivered but nothing at my door", "post-purchase"),
+    # rule 13: a failure before anything is bought is a decision-stage (purchase) problem
+    ("your checkout keeps refusing my mastercard, I just want to buy the blue jacket", "decision"),
+    ("le code promo ne s'applique pas quand je valide le panier", "decision"),
+    # rule 12 / 7: one order vs the relationship
+    ("i want to close my account and stop the monthly plan", "post-purchase"),
+    ("jveux resilier ma box c trop cher", "post-purchase"),
+    # everyday words that are not price cues ("frais" = fees already charged)
+    ("frais de tenue de compte prélevés 2 fois ce mois ci", "post-purchase"),
+    # general informational queries explore a topic: awareness
+    ("c'est quoi la taxe fonciere", "awareness"),
+    ("what is form 1099-nec used for", "awareness"),
+    # rule 14: release notes are for existing users
+    ("Release notes v3.2: fixed the export bug, added dark mode and SSO for teams", "post-purchase"),
+]
+
+NO_JOURNEY = [  # rule 17
+    "We are hiring a senior backend engineer in Lyon, send your CV to jobs@",
+    pytest.param("Mentions légales : ce site est édité par la société X, SAS au capital de 10 000 euros, hébergé par Y",
+                 marks=pytest.mark.xfail(strict=True, reason="known miss: a legal-notice sentence reads as consideration (p_none 0.38)")),
+    "happy new year everyone!! 🎉🎉",
+]
+
+NO_SIGNAL = ["ok", "???"]   # rule 18: nothing to decide on -> unclear
+
+
+@pytest.fixture(scope="module")
+def model() -> JourneyModel:
+    return JourneyModel.load()
+
+
+@pytest.mark.parametrize("text,stage", CASES)
+def test_real_text_patterns(model, text, stage):
+    got = label_frame(model, [text], BJ, min_confidence=0.0, explain=False)
+    assert got.stage[0] == stage, f"{text!r}: {got.stage[0]} ({got.confidence[0]})"
+
+
+@pytest.mark.parametrize("text", NO_JOURNEY)
+def test_text_on_no_journey_is_none(model, text):
+    got = label_frame(model, [text], BJ, min_confidence=0.0, explain=False)
+    assert got.stage[0] == NONE, f"{text!r}: {got.stage[0]} ({got.confidence[0]})"
+
+
+@pytest.mark.parametrize("text", NO_SIGNAL)
+def test_fragments_without_signal_are_unclear(model, text):
+    assert label_frame(model, [text], BJ, explain=False).stage[0] == UNCLEAR

@@ -17,8 +17,7 @@ CASES = [
     # rule 11: order tracking after ordering is post-purchase (support), not a pre-purchase decision
     ("hello team my order 7731-22 placed on monday still not dispatched, when it will reach?", "post-purchase"),
     ("ou en est mon colis svp ça fait 10 jours", "post-purchase"),
-    pytest.param("où en est ma commande", "post-purchase",
-                 marks=pytest.mark.xfail(strict=True, reason="known miss: 'commande' alone still reads as ordering (decision 0.61)")),
+    ("où en est ma commande", "post-purchase"),
     ("tracking says delivered but nothing at my door", "post-purchase"),
     # rule 13: a failure before anything is bought is a decision-stage (purchase) problem
     ("your checkout keeps refusing my mastercard, I just want to buy the blue jacket", "decision"),
@@ -37,12 +36,13 @@ CASES = [
 
 NO_JOURNEY = [  # rule 17
     "We are hiring a senior backend engineer in Lyon, send your CV to jobs@",
-    pytest.param("Mentions légales : ce site est édité par la société X, SAS au capital de 10 000 euros, hébergé par Y",
-                 marks=pytest.mark.xfail(strict=True, reason="known miss: a legal-notice sentence reads as consideration (p_none 0.38)")),
+    "Mentions légales : ce site est édité par la société X, SAS au capital de 10 000 euros, hébergé par Y",
     "happy new year everyone!! 🎉🎉",
 ]
 
-NO_SIGNAL = ["ok", "???"]   # rule 18: nothing to decide on -> unclear
+NO_SIGNAL = ["ok", "???", "je vois rien", "26 days are completed",   # rule 18: nothing to decide on -> unclear
+             pytest.param("ça bloque", marks=pytest.mark.xfail(
+                 strict=True, reason="known miss: read as post-purchase at 0.96; 'unclear' is never trained on"))]
 
 
 @pytest.fixture(scope="module")

@@ -137,3 +137,31 @@ def test_training_uses_trainable_real_labels_only_and_records_them(tmp_path, lab
     assert 0 <= held["all"]["calibration"]["ece"] <= 1
     _, meta2 = train_model(corpus, None, embedder="tfidf-hash", evaluate=False, real=False)
     assert meta2["real_sources_trained"] == [] and meta2["real_labels_sha256"] == ""
+
+
+def test_evaluate_real_without_shared_text_is_a_one_line_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from contentplan.cli import cli
+    monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
+    corpus = tmp_path / "a" / "corpora"
+    corpus.mkdir(parents=True)
+    res = CliRunner().invoke(cli, ["evaluate", "--real", "--corpus", str(corpus)])
+    assert res.exit_code == 1
+    assert "real text not found: put the shared data at ../shared/realtext or set CONTENTPLAN_REALTEXT" in res.output
+    assert "Traceback" not in res.output
+
+
+@needs_shared
+def test_evaluate_real_reports_every_source_and_marks_trained_ones():
+    from click.testing import CliRunner
+
+    from contentplan.cli import cli
+    res = CliRunner().invoke(cli, ["evaluate", "--real", "--corpus", str(CORPUS), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert set(out["real"]["per_file"]) == set(sources(CORPUS).file)
+    assert set(out["real"]["per_kind"]) == {"message", "page"} and set(out["real"]["per_lang"]) == {"fr", "en"}
+    assert out["real"]["calibration"]["reliability"] and 0 <= out["real"]["calibration"]["ece"] <= 1
+    assert "telecom_tweets_fr.csv" not in out["real_sources_trained"]
+    assert out["out_of_source_at_training"]["all"]["overall"]["n"] == out["real"]["overall"]["n"]

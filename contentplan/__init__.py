@@ -35,6 +35,6 @@ def __getattr__(name: str):
             return tags_frame(tag_documents(paths, **kwargs))
         return tag
     if name == "prospects":
-        from .prospects import prospect_journeys
+        from .journeys import prospect_journeys
         return prospect_journeys
     raise AttributeError(f"module 'contentplan' has no attribute {name!r}")

@@ -31,6 +31,15 @@ def output_options(func):
     return wrapper
 
 
+def _once(ctx, param, value):
+    """For an option read once (an input file, a model): given twice, say so instead of silently
+    keeping the last one."""
+    if len(value) > 1:
+        raise click.ClickException(f"{param.opts[-1]} given {len(value)} times ({', '.join(map(str, value))}); only one "
+                                   "is read: merge the files first, or run the command once per file")
+    return value[0] if value else None
+
+
 def resolve_format(fmt: str | None, output: str | None) -> str:
     if fmt:
         return fmt
@@ -38,6 +47,11 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
         ext = Path(output).suffix.lower().lstrip(".")
         if ext in ("csv", "json", "jsonl", "xlsx"):
             return ext
+        if ext not in ("", "txt", "text", "out", "log"):
+            # Writing a text table into report.ods or data.xls would look fine and open as garbage.
+            raise click.ClickException(
+                f"{output}: unknown output extension '.{ext}'; name the file .csv, .json, .jsonl, .xlsx or .txt, "
+                "or pass -f csv|json|jsonl|xlsx|table")
     return "table"
 
 
@@ -89,11 +103,11 @@ def cli():
 
 @cli.command()
 @click.argument("texts", nargs=-1)
-@click.option("-i", "--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("-i", "--input", "input_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True),
               help="Table or text file to classify (CSV/TSV/XLSX/JSON/JSONL/TXT, '-' for stdin).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
@@ -152,7 +166,7 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
 
 
 @cli.command()
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Labeled file (text + stage/label columns, any scheme); default: the corpus test split.")
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder for the test split.")
@@ -199,13 +213,13 @@ def schemes(name, lang):
 
 
 @cli.command()
-@click.option("--content", "content_path", type=click.Path(exists=False), required=True,
+@click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(exists=False), required=True,
               help="Content inventory (CSV/XLSX/JSON table) or a folder of .md/.html/.txt/.docx files.")
-@click.option("--questions", "questions_path", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+@click.option("--questions", "questions_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True), required=True,
               help="Questions / queries (table or text file); persona, volume, source, date columns are used when present.")
-@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
+@click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--text-column", help="Column of the questions file holding the text.")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
@@ -238,8 +252,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
 @click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter.")
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
@@ -280,16 +294,16 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_r
 
 
 @cli.command()
-@click.option("-i", "--input", "input_path", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+@click.option("-i", "--input", "input_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True), required=True,
               help="One row per question/interaction: prospect id, timestamp, text (columns detected).")
 @click.option("--prospect-column", help="Column with the prospect id.")
 @click.option("--time-column", help="Column with the timestamp.")
 @click.option("--text-column", help="Column with the question text.")
-@click.option("--content", "content_path", type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
-@click.option("--personas", "personas_path", type=click.Path(dir_okay=False), help="Personas YAML file.")
+@click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
+@click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file.")
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", type=click.Path(), help="Model folder (default: the shipped model).")
-@click.option("--timeline", "timeline_path", type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("--timeline", "timeline_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
 @output_options
 def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
               timeline_path, fmt, output, quiet):
@@ -302,7 +316,7 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
             --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
     """
     from .io.writers import atomic_write, check_output_path, write_table
-    from .prospects import prospect_journeys
+    from .journeys import prospect_journeys
     if timeline_path:
         check_output_path(timeline_path, [input_path, content_path])
     rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column, text_column)

@@ -184,3 +184,14 @@ def test_a_huge_one_word_cell_is_read_on_its_start(tiny_model_dir):
     cols = [c for c in out.columns if c.startswith("p_")] + ["stage", "confidence"]
     assert out.loc[0, cols].tolist() == out.loc[1, cols].tolist()
     assert out.text[0] == blob
+
+
+@pytest.mark.parametrize("name", ["report.ods", "staged.xls", "out.parquet"])
+def test_unknown_output_extension_is_refused_not_filled_with_a_text_table(runner, cli, tiny_model_dir, tmp_path, name):
+    out = tmp_path / name
+    res = runner.invoke(cli, ["classify", "how to reduce churn", "--model", str(tiny_model_dir), "-o", str(out)])
+    assert res.exit_code == 1
+    assert f"unknown output extension '{out.suffix}'" in res.output and "pass -f" in res.output
+    assert not out.exists()
+    ok = runner.invoke(cli, ["classify", "how to reduce churn", "--model", str(tiny_model_dir), "-o", str(out), "-f", "csv"])
+    assert ok.exit_code == 0 and out.read_text(encoding="utf-8").startswith("text,stage")

@@ -6,7 +6,7 @@ import pandas as pd
 
 from contentplan.gaps import gap_report
 from contentplan.pipeline import JourneyModel, label_frame
-from contentplan.prospects import prospect_journeys
+from contentplan.journeys import prospect_journeys
 from contentplan.schemes import UNCLEAR, load_scheme
 
 TEXTS = ["how do I import my contacts", "crm", "thermostat", "pompe à chaleur", "tarif devis pompe à chaleur",

@@ -155,3 +155,13 @@ def test_html_report_renders_in_headless_browser(tiny_report, tmp_path):
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,2200", page],
                    capture_output=True, text=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10000
+
+
+def test_an_input_given_twice_is_refused_not_silently_dropped(runner, cli, tiny_model_dir, tmp_path):
+    """--questions twice used to keep only the last file, silently."""
+    q = str(FIX / "questions.csv")
+    res = runner.invoke(cli, ["gaps", "--content", str(FIX / "content.csv"), "--questions", q, "--questions", q,
+                              "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")])
+    assert res.exit_code == 1
+    assert res.output.strip() == f"Error: --questions given 2 times ({q}, {q}); only one is read: merge the files first, or run the command once per file"
+    assert not (tmp_path / "r").exists()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from contentplan.errors import InputError
-from contentplan.prospects import forward_filter, prospect_journeys, read_interactions
+from contentplan.journeys import forward_filter, prospect_journeys, read_interactions
 
 
 def _onehot(seq, k=5, p=0.85):
@@ -92,3 +92,15 @@ def test_real_history_with_the_shipped_model(tmp_path):
     scores = [q["score"] for q in rep.timeline["acme"]["questions"]]
     assert scores[-1] > scores[0] + 40
     assert rep.summary.stage.tolist() == ["promotional"]
+
+
+def test_public_functions_survive_repeated_calls_in_one_interpreter(tiny_model_dir):
+    """contentplan.prospects() used to work once, then raise "'module' object is not callable":
+    importing the submodule of the same name rebound the package attribute."""
+    import contentplan
+
+    history = pd.DataFrame({"prospect": ["a", "a"], "date": ["2026-01-01", "2026-01-05"],
+                            "text": ["what is churn", "crm pricing per user"]})
+    for _ in range(2):
+        assert len(contentplan.prospects(history, model=tiny_model_dir).summary) == 1
+        assert callable(contentplan.prospects) and callable(contentplan.gap_report) and callable(contentplan.tag)

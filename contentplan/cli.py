@@ -304,9 +304,11 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_r
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--timeline", "timeline_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
+@click.option("--dayfirst/--monthfirst", "dayfirst", default=None,
+              help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")
 @output_options
 def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
-              timeline_path, fmt, output, quiet):
+              timeline_path, dayfirst, fmt, output, quiet):
     """Place each prospect on the journey: stage, milestones, score 0-100, next content to send.
 
     Example:
@@ -319,7 +321,12 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
     from .journeys import prospect_journeys
     if timeline_path:
         check_output_path(timeline_path, [input_path, content_path])
-    rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column, text_column)
+    rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column,
+                            text_column, dayfirst)
+    if rep.date_order != "iso" and not quiet:
+        click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
+                   f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
+                   f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
     write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path])
     if timeline_path:
         with atomic_write(timeline_path) as fh:

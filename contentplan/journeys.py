@@ -13,6 +13,7 @@ through more transitions. A milestone is a change of the filtered stage.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,16 +70,47 @@ class ProspectInput:
     prospect: str
     time: str
     text: str
+    date_order: str = "iso"   # how numeric dates were read: iso, day-first or month-first
 
 
-def read_interactions(source, prospect_column=None, time_column=None, text_column=None) -> ProspectInput:
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?!\d)")
+
+
+def date_order(values: list[str], dayfirst: bool | None, where: str, column: str) -> bool | None:
+    """Whether the column's numeric dates (02/12/2026, 2.12.26) are day-first: True or False, or None
+    when it has none (ISO dates, month names). Decided from the column as a whole: a first number
+    above 12 means day-first, a second one above 12 month-first; both, or neither, is an error
+    unless ``dayfirst`` says which (a French CRM export read month-first would move every date)."""
+    pairs = [(int(m.group(1)), int(m.group(2)), v) for v in values if (m := _NUMERIC_DATE.match(v))]
+    if not pairs:
+        return None
+    first = next((v for a, b, v in pairs if a > 12), None)
+    second = next((v for a, b, v in pairs if b > 12), None)
+    if dayfirst is not None:
+        bad = second if dayfirst else first
+        if bad is not None:
+            raise InputError(f"{where}: column '{column}': '{bad}' cannot be {'day' if dayfirst else 'month'}-first; "
+                             f"check the dates or pass --{'monthfirst' if dayfirst else 'dayfirst'}")
+        return dayfirst
+    if first is not None and second is not None:
+        raise InputError(f"{where}: column '{column}' mixes day-first ('{first}') and month-first ('{second}') dates; "
+                         "write them in one order (ISO 8601 is safest: 2026-12-02)")
+    if first is not None or second is not None:
+        return first is not None
+    raise InputError(f"{where}: column '{column}': dates such as '{pairs[0][2]}' read as day-first or month-first give "
+                     "different days; pass --dayfirst (02/12 = 2 December, as in France) or --monthfirst (US)")
+
+
+def read_interactions(source, prospect_column=None, time_column=None, text_column=None,
+                      dayfirst: bool | None = None) -> ProspectInput:
     frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(source)
     name = "input" if isinstance(source, pd.DataFrame) else display_name(source)
     pcol = detect_column(frame, "prospect", prospect_column, where=name, option="--prospect-column")
     tcol = detect_column(frame, "date", time_column, where=name, option="--time-column", exclude=(pcol,))
     xcol = detect_column(frame, "text", text_column, where=name, option="--text-column", exclude=(pcol, tcol))
     raw = frame[tcol].astype(str).str.strip()
-    parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+    order = date_order(raw.tolist(), dayfirst, name, tcol)
+    parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=bool(order))
     for i, (r, p) in enumerate(zip(raw, parsed)):
         if not r:
             raise InputError(f"{name}: row {i + 2}: missing timestamp in column '{tcol}'; fill it (e.g. 2026-03-14 or 2026-03-14T09:30)")
@@ -90,24 +122,28 @@ def read_interactions(source, prospect_column=None, time_column=None, text_colum
     frame = frame.copy()
     frame["_ts"] = parsed
     frame["_row"] = np.arange(len(frame))
-    return ProspectInput(frame, pcol, tcol, xcol)
+    return ProspectInput(frame, pcol, tcol, xcol, {None: "iso", True: "day-first", False: "month-first"}[order])
 
 
 @dataclass
 class ProspectReport:
     summary: pd.DataFrame
     timeline: dict
+    date_order: str = "iso"
 
     def timeline_json(self) -> str:
         return json.dumps(self.timeline, ensure_ascii=False, indent=2)
 
 
 def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", model=None, content=None, personas=None,
-                      prospect_column=None, time_column=None, text_column=None) -> ProspectReport:
-    """Journey position, milestones, score and next content for every prospect."""
+                      prospect_column=None, time_column=None, text_column=None, dayfirst: bool | None = None) -> ProspectReport:
+    """Journey position, milestones, score and next content for every prospect.
+
+    ``dayfirst``: how to read numeric dates such as 02/12/2026 (None: decided from the column,
+    an error when it cannot be)."""
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
-    inp = read_interactions(interactions, prospect_column, time_column, text_column)
+    inp = read_interactions(interactions, prospect_column, time_column, text_column, dayfirst)
     f = inp.frame
     texts = f[inp.text].astype(str).tolist()
     vecs = m.embed(texts)
@@ -162,7 +198,7 @@ def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", mode
                            "question_stage": dec.stage[idx[j]],
                            "filtered_stage": ids[states[j]], "p_filtered": round(float(filt[j, states[j]]), 4),
                            "score": round(100 * float(filt[j] @ (np.arange(k) / (k - 1))), 1)} for j in range(len(idx))]}
-    return ProspectReport(pd.DataFrame(rows), timeline)
+    return ProspectReport(pd.DataFrame(rows), timeline, inp.date_order)
 
 
 def _catalogue(content, m: JourneyModel, sch: Scheme) -> dict:

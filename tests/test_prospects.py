@@ -104,3 +104,35 @@ def test_public_functions_survive_repeated_calls_in_one_interpreter(tiny_model_d
     for _ in range(2):
         assert len(contentplan.prospects(history, model=tiny_model_dir).summary) == 1
         assert callable(contentplan.prospects) and callable(contentplan.gap_report) and callable(contentplan.tag)
+
+
+FR_EXPORT = ("Contact;Date de création;Message\n"
+             "C-104;02/12/2026 14:05;c'est quoi une GMAO\n"
+             "C-104;15/12/2026 09:30;combien coûte votre logiciel pour 10 techniciens\n")
+
+
+def test_day_first_dates_of_a_french_crm_export_are_read_day_first(runner, cli, tiny_model_dir, tmp_path):
+    """02/12/2026 used to be read as 12 February, silently: the column's 15/12 says day-first."""
+    src = tmp_path / "export_crm.csv"
+    src.write_text(FR_EXPORT, encoding="utf-8")
+    rep = prospect_journeys(src, model=tiny_model_dir)
+    assert rep.date_order == "day-first"
+    assert rep.summary.first_seen.tolist() == ["2026-12-02"] and rep.summary.last_seen.tolist() == ["2026-12-15"]
+    res = runner.invoke(cli, ["prospects", "-i", str(src), "--model", str(tiny_model_dir), "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    assert "note: dates read day-first (02/12/2026 = 2 December); pass --monthfirst if that is wrong" in res.output
+
+
+def test_ambiguous_or_contradictory_dates_are_refused_with_the_fix(runner, cli, tiny_model_dir, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text("Contact;Date;Message\nC1;02/12/2026;c'est quoi une GMAO\nC1;03/12/2026;tarif\n", encoding="utf-8")
+    res = runner.invoke(cli, ["prospects", "-i", str(src), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert "dates such as '02/12/2026' read as day-first or month-first give different days; pass --dayfirst" in res.output
+    ok = prospect_journeys(src, model=tiny_model_dir, dayfirst=False)
+    assert ok.date_order == "month-first" and ok.summary.first_seen.tolist() == ["2026-02-12"]
+    src.write_text("Contact;Date;Message\nC1;13/12/2026;c'est quoi une GMAO\nC1;12/13/2026;tarif\n", encoding="utf-8")
+    with pytest.raises(InputError, match="mixes day-first .'13/12/2026'. and month-first .'12/13/2026'. dates"):
+        prospect_journeys(src, model=tiny_model_dir)
+    with pytest.raises(InputError, match="'12/13/2026' cannot be day-first; check the dates or pass --monthfirst"):
+        prospect_journeys(src, model=tiny_model_dir, dayfirst=True)

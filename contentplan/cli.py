@@ -255,11 +255,12 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
-@click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter.")
+@click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter; declared values are kept.")
+@click.option("--overwrite", is_flag=True, help="With --write: replace values the front matter already declares.")
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
-def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_run, do_check, fmt):
+def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt):
     """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
     confidence, why, and advice.
 
@@ -272,8 +273,8 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_r
     """
     from .io.writers import write_table
     from .tagging import check_tags, tag_documents, tags_frame, write_tags
-    if dry_run and not do_write:
-        raise click.UsageError("--dry-run goes with --write")
+    if (dry_run or overwrite) and not do_write:
+        raise click.UsageError("--dry-run and --overwrite go with --write")
     skipped: list[str] = []
     tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped)
     for msg in skipped:
@@ -281,7 +282,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, dry_r
     if not tags:
         raise click.ClickException("no readable document among the paths given")
     if do_write:
-        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path)):
+        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite):
             click.echo(msg)
     else:
         write_table(tags_frame(tags), fmt)

@@ -160,21 +160,44 @@ def updated_markdown(original: bytes, values: dict, where: str) -> bytes:
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False) -> list[str]:
-    """Store the tags in Markdown front matter (atomically). Returns one message per file (diffs on dry run)."""
+def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False, overwrite: bool = False) -> list[str]:
+    """Store the tags in Markdown front matter (atomically). Returns one message per file (diffs on dry run).
+
+    A value the author declared is kept unless ``overwrite``; a non-answer (stage ``unclear``,
+    persona ``unassigned``) is never written, and the confidence goes with the stage."""
     out = []
     for t in tags:
         p = Path(t.path)
         if p.suffix.lower() not in (".md", ".markdown"):
             out.append(f"{t.path}: skipped (only Markdown front matter is written; this file is left as it is)")
             continue
-        values = {"journey_stage": t.stage, "content_format": t.format, "stage_confidence": round(t.confidence, 2)}
+        proposed = {"journey_stage": t.stage, "content_format": t.format, "stage_confidence": round(t.confidence, 2)}
         if with_persona:
-            values["persona"] = t.persona
+            proposed["persona"] = t.persona
+        notes = []
+        if t.stage == UNCLEAR:
+            notes.append("journey_stage not written (unclear)")
+            proposed.pop("journey_stage"), proposed.pop("stage_confidence")
+        if proposed.get("persona") in ("", UNASSIGNED):
+            notes.append("persona not written (unassigned)")
+            proposed.pop("persona")
+        # Declared values that differ from the prediction are the author's: kept unless --overwrite.
+        kept = [k for k in ("journey_stage", "content_format", "persona")
+                if k in proposed and k in t.declared and str(t.declared[k]) != str(proposed[k]) and not overwrite]
+        for k in kept:
+            proposed.pop(k)
+            if k == "journey_stage":
+                proposed.pop("stage_confidence", None)
+        if kept:
+            notes.append(f"kept declared {', '.join(kept)} (--overwrite replaces)")
+        values = proposed
+        if not values:
+            out.append(f"{t.path}: unchanged" + (f" ({'; '.join(notes)})" if notes else ""))
+            continue
         original = read_bytes(p)
         new = updated_markdown(original, values, t.path)
         if new == original:
-            out.append(f"{t.path}: unchanged")
+            out.append(f"{t.path}: unchanged" + (f" ({'; '.join(notes)})" if notes else ""))
             continue
         if dry_run:
             diff = difflib.unified_diff(original.decode("utf-8-sig").splitlines(True), new.decode("utf-8-sig").splitlines(True),
@@ -183,7 +206,7 @@ def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = Fals
             continue
         with atomic_write(p, "wb") as fh:
             fh.write(new)
-        out.append(f"{t.path}: wrote {', '.join(values)}")
+        out.append(f"{t.path}: wrote {', '.join(values)}" + (f"; {'; '.join(notes)}" if notes else ""))
     return out
 
 

@@ -136,3 +136,25 @@ def test_drafts_with_the_shipped_model(runner, cli):
     assert "closing call to action" in rows["churn_en.md"]["advice"]
     assert rows["case_study_fr.html"]["stage"] == "consideration" and rows["case_study_fr.html"]["format"] == "case_study"
     assert rows["help_en.txt"]["stage"] == "post-purchase" and rows["help_en.txt"]["format"] == "faq_help"
+
+
+def test_write_keeps_declared_values_and_never_writes_a_non_answer(runner, cli, tiny_model_dir, tmp_path):
+    """tag --write used to replace an author's content_format and write 'journey_stage: unclear'."""
+    post = tmp_path / "post.md"
+    post.write_text("---\ntitle: Tarifs\ncontent_format: guide\n---\n\nNos tarifs : 49 euros par mois, devis gratuit.\n",
+                    encoding="utf-8")
+    res = runner.invoke(cli, ["tag", str(post), "--model", str(tiny_model_dir), "--write"])
+    assert res.exit_code == 0, res.output
+    text = post.read_text(encoding="utf-8")
+    assert "content_format: guide\n" in text and "kept declared content_format (--overwrite replaces)" in res.output
+    assert "journey_stage:" in text
+    res = runner.invoke(cli, ["tag", str(post), "--model", str(tiny_model_dir), "--write", "--overwrite"])
+    assert "content_format: guide\n" not in post.read_text(encoding="utf-8")
+
+    vague = tmp_path / "vague.md"
+    vague.write_text("---\ntitle: Notes\n---\n\nQuelques mots.\n", encoding="utf-8")
+    res = runner.invoke(cli, ["tag", str(vague), "--model", str(tiny_model_dir), "--write", "--min-confidence", "0.99"])
+    assert res.exit_code == 0, res.output
+    assert "journey_stage not written (unclear)" in res.output
+    assert "journey_stage" not in vague.read_text(encoding="utf-8") and "unclear" not in vague.read_text(encoding="utf-8")
+    assert runner.invoke(cli, ["tag", str(vague), "--overwrite"]).exit_code == 2

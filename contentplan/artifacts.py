@@ -97,6 +97,10 @@ def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
     sio = _skops_io()
 
     path = Path(path)
+    if path.exists() and (not path.is_dir() or (not (path / META).is_file() and any(path.iterdir()))):
+        # Only a model folder is ever replaced: a folder of other files (a thesis, a project) is never removed.
+        raise ModelError(f"{path}: exists and is not a contentplan model folder (no {META}); "
+                         "write the model to a new or empty folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=str(path.parent)))
     try:

@@ -238,9 +238,17 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --personas corpora/examples/personas.yaml -o gap-report
     """
     from .gaps import gap_report
-    for inp in (content_path, questions_path, personas_path):
-        if inp and Path(out_dir).resolve() == Path(inp).resolve():
+    from .reports import REPORT_FILES
+    inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
+    for inp in inputs:
+        if Path(out_dir).resolve() == inp.resolve():
             raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")
+        # The report's own files must never land on an input (questions.csv in the folder holding questions.csv).
+        for name in REPORT_FILES:
+            target = Path(out_dir) / name
+            if inp.is_file() and target.exists() and (target.resolve() == inp.resolve() or os.path.samefile(target, inp)):
+                raise click.ClickException(f"{out_dir}: writing the report there would overwrite the input {inp} "
+                                           f"(the report writes {name}); write the report to another folder")
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
     files = report.write(out_dir)

@@ -12,6 +12,7 @@ from . import __version__
 from .io.writers import atomic_write, write_xlsx
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
+REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
 
 
 def _md_cell(v) -> str:

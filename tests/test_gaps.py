@@ -165,3 +165,17 @@ def test_an_input_given_twice_is_refused_not_silently_dropped(runner, cli, tiny_
     assert res.exit_code == 1
     assert res.output.strip() == f"Error: --questions given 2 times ({q}, {q}); only one is read: merge the files first, or run the command once per file"
     assert not (tmp_path / "r").exists()
+
+
+def test_report_folder_holding_the_inputs_is_refused(runner, cli, tiny_model_dir, tmp_path):
+    """gaps -o DIR used to overwrite DIR/questions.csv and DIR/content.csv when they were the inputs."""
+    d = tmp_path / "work"
+    d.mkdir()
+    (d / "questions.csv").write_bytes((FIX / "questions.csv").read_bytes())
+    (d / "content.csv").write_bytes((FIX / "content.csv").read_bytes())
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    res = runner.invoke(cli, ["gaps", "--content", str(d / "content.csv"), "--questions", str(d / "questions.csv"),
+                              "--model", str(tiny_model_dir), "-o", str(d)])
+    assert res.exit_code == 1
+    assert "writing the report there would overwrite the input" in res.output and "another folder" in res.output
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before

@@ -128,3 +128,26 @@ def test_documents_are_not_decided_by_a_closing_call_to_action(tiny_model_dir):
     assert len(doc.passages) == 3
     from contentplan.schemes import canonical_ids
     assert canonical_ids()[int(np.argmax(doc.proba))] == "problem"
+
+
+def test_saving_a_model_never_replaces_a_folder_that_is_not_a_model(tmp_path):
+    """train -o DIR used to rename and remove any existing folder, whatever it held."""
+    from contentplan.artifacts import save_model
+    from contentplan.errors import ModelError
+    from contentplan.model import StageClassifier
+    from tests.conftest import TINY
+
+    texts, labels = zip(*TINY)
+    est = StageClassifier(embedder=None, calibrate=False).fit(list(texts), list(labels))
+    meta = {"name": "m", "labels": list(est.classes_), "embedder": "none", "embedding_dim": None,
+            "corpus_sha256": "0" * 64, "min_confidence": 0.0, "scheme": "canonical"}
+    thesis = tmp_path / "work"
+    thesis.mkdir()
+    (thesis / "thesis.tex").write_text("chapter 1", encoding="utf-8")
+    with pytest.raises(ModelError, match="is not a contentplan model folder"):
+        save_model(est, meta, thesis)
+    assert (thesis / "thesis.tex").read_text(encoding="utf-8") == "chapter 1"
+    model_dir = tmp_path / "model"
+    save_model(est, meta, model_dir)
+    save_model(est, meta, model_dir)   # a model folder is replaced, as retraining does
+    assert (model_dir / "meta.json").is_file()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .pipeline import JourneyModel, project
+from .pipeline import JourneyModel
 from .schemes import load_scheme
 
 
@@ -35,9 +35,11 @@ class JourneyStageComponent:
             yield from self._label(batch)
 
     def _label(self, docs):
-        proba = project(self.model.proba([d.text for d in docs]), self.scheme)
-        for doc, row in zip(docs, proba):
+        dec = self.scheme.decide(self.model.proba([d.text for d in docs]))
+        for k, (doc, row) in enumerate(zip(docs, dec.scheme_proba)):
             doc.cats = {sid: float(p) for sid, p in zip(self.scheme.ids, row)}
+            if self.model.has_none:   # text on no journey (guide rule 17)
+                doc.cats["none"] = float(dec.p_none[k])
             yield doc
 
 

@@ -130,6 +130,10 @@ class GapReport:
         m = self.meta
         lines = [f"{m['n_questions']} questions, {m['n_content']} content pieces, scheme {self.scheme.name}; "
                  f"{m['answered_share']:.0%} of demand answered (match threshold {m['match_threshold']:.2f})"]
+        nc = m.get("not_counted", {})
+        if any(nc.values()):
+            lines.append(f"  not counted: {nc['questions_unclear']} question(s) unclear, {nc['questions_none']} on no journey; "
+                         f"{nc['content_unclear']} piece(s) unclear, {nc['content_none']} on no journey (see questions.csv, content.csv)")
         for r in self.gaps.head(top).itertuples():
             cov = "n/a" if pd.isna(r.coverage) else f"{r.coverage:.0%}"
             lines.append(f"  gap {r.gap_score:5.1f}  {r.stage} x {r.persona}: demand {r.demand:g}, "
@@ -272,6 +276,9 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         "n_questions": int(len(qdf)), "n_content": int(len(content)), "volume_weighted": bool(qs.has_volume.iloc[0]) if len(qs) else False,
         "answered_share": float(qdf.weight[qdf.answered & _counted(qdf)].sum()) / total_w,
         "personas": [p.id for p in plist], "cross_lingual_answers": int(qdf.cross_lingual.sum()),
+        # What the cells leave out, said rather than dropped silently.
+        "not_counted": {"questions_unclear": int((qdf.stage == UNCLEAR).sum()), "questions_none": int((qdf.stage == NONE).sum()),
+                        "content_unclear": int((content.stage == UNCLEAR).sum()), "content_none": int((content.stage == NONE).sum())},
     }
     qdf = qdf.drop(columns=["weight"])
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)

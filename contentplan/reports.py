@@ -52,7 +52,7 @@ def render_markdown(report) -> str:
 
 def _unanswered(report) -> pd.DataFrame:
     q = report.questions
-    un = q[(~q.answered) & (q.stage != "unclear")].copy()
+    un = q[(~q.answered) & ~q.stage.isin(("unclear", "none"))].copy()
     un["_v"] = pd.to_numeric(un.volume, errors="coerce").fillna(0)
     return un.sort_values(["_v", "similarity"], ascending=[False, True], kind="stable").drop(columns="_v")
 

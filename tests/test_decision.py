@@ -54,4 +54,6 @@ def test_pages_on_no_journey_are_neither_supply_nor_demand(tmp_path):
     assert report.content.stage.tolist()[0] == NONE
     assert report.questions.stage.tolist()[0] == NONE
     assert report.gaps.supply.sum() == 1 and report.gaps.questions.sum() == 1
+    assert report.meta["not_counted"] == {"questions_unclear": 0, "questions_none": 1, "content_unclear": 0, "content_none": 1}
+    assert "not counted: 0 question(s) unclear, 1 on no journey; 0 piece(s) unclear, 1 on no journey" in report.summary_lines()[1]
     assert label_frame(model, ["legal notice publisher host"], load_scheme("buyer-journey")).stage[0] == NONE

@@ -101,8 +101,9 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     real_oos = None
     if real_train is not None:
         # Real text decides calibration: every real item predicted by a model that never saw its source.
-        cache = dict(zip(texts, emb)) if emb is not None else {}
-        embed_fn = (lambda ts: np.vstack([cache[t] if t in cache else est.embed([t])[0] for t in ts])) if emb is not None else None
+        # Every fold trains on rows of `texts`, already embedded: look their vectors up, never re-encode.
+        row_of = {t: i for i, t in enumerate(texts)}
+        embed_fn = (lambda ts: emb[[row_of[t] for t in ts]]) if emb is not None else None
         real_oos = out_of_source({**est.get_params(), "balance": balance}, base, real_all, real_train, embed_fn, say)
         fit_rows = (real_all.use.to_numpy() == "train") & (real_all.stage.to_numpy() != "unclear")
         gold_idx = np.array([labels.index(v) for v in real_all.stage.to_numpy()[fit_rows]])

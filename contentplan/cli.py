@@ -263,7 +263,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
-@click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter; declared values are kept.")
+@click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter (YAML, TOML or JSON); declared values are kept.")
 @click.option("--overwrite", is_flag=True, help="With --write: replace values the front matter already declares.")
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")

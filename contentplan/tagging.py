@@ -13,8 +13,9 @@ import pandas as pd
 
 from .errors import InputError
 from .formats_detect import detect_format, normalise_format
-from .io.documents import Document, read_documents, split_front_matter
+from .io.documents import Document, read_documents
 from .io.encoding import decode, read_bytes
+from .io.frontmatter import set_front_matter
 from .io.writers import atomic_write
 from .lang import detect_lang
 from .personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
@@ -124,40 +125,19 @@ def _advice(sch: Scheme, dominant: str, stage: str, fmt: str, r, p_stages: list[
 
 # ----------------------------------------------------------------------------- front matter
 
-def _yaml_scalar(value) -> str:
-    s = str(value)
-    if re.fullmatch(r"[A-Za-z0-9_.-]+", s) and s.lower() not in ("yes", "no", "true", "false", "null", "on", "off", "~"):
-        return s
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def updated_markdown(original: bytes, values: dict, where: str) -> bytes:
-    """The file with ``values`` set in its front matter: other keys, their order and the body are kept
-    byte for byte; keys already present are replaced in place, new ones appended."""
+    """The file with ``values`` set in its front matter (YAML, TOML or JSON; a YAML block is added when
+    there is none): other keys, their order, comments, line endings, a BOM and the body are kept byte
+    for byte; keys already present are replaced in place (their whole entry, however many lines), new
+    ones appended. Raises InputError rather than write anything that would not read back exactly."""
     text, enc = decode(original, where)
     if enc not in ("utf-8", "utf-8-sig"):
         raise InputError(f"{where}: is {enc}, not UTF-8; re-save it as UTF-8 before using --write")
-    bom = original.startswith(b"\xef\xbb\xbf")
-    newline = "\r\n" if "\r\n" in text[:2000] else "\n"
-    meta, body, raw = split_front_matter(text, where)
-    new_lines = {k: f"{k}: {_yaml_scalar(v)}" for k, v in values.items()}
-    if raw is None:
-        block = newline.join(new_lines.values())
-        out = f"---{newline}{block}{newline}---{newline}" + text
-    else:
-        start = text.index(raw)
-        lines = raw.split(newline) if newline in raw else raw.split("\n")
-        done = set()
-        for i, line in enumerate(lines):
-            mkey = re.match(r"^([A-Za-z0-9_-]+)\s*:", line)
-            if mkey and mkey.group(1) in new_lines:
-                # Only simple one-line values are ours to replace.
-                lines[i] = new_lines[mkey.group(1)]
-                done.add(mkey.group(1))
-        lines += [v for k, v in new_lines.items() if k not in done]
-        out = text[:start] + newline.join(lines) + text[start + len(raw):]
-    data = out.encode("utf-8")
-    return (b"\xef\xbb\xbf" + data) if bom else data
+    new = set_front_matter(text, values, where)
+    if new == text:
+        return original
+    data = new.encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if enc == "utf-8-sig" else data
 
 
 def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False, overwrite: bool = False) -> list[str]:

@@ -3,8 +3,10 @@ text and DOCX; a directory of such files is read recursively, in a stable order.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,31 @@ class Document:
         return f"{self.title}\n\n{self.text}" if self.title else self.text
 
 
-_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+# Front matter fences: YAML between '---' lines (closed by '---' or '...'), TOML between '+++' lines
+# (Hugo), or a JSON object opening the file (Hugo). The content between the fences keeps its own newlines.
+_YAML_OPEN = re.compile(r"\A---[ \t]*(\r?\n)")
+_YAML_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
+_TOML_OPEN = re.compile(r"\A\+\+\+[ \t]*(\r?\n)")
+_TOML_CLOSE = re.compile(r"^\+\+\+[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
+_JSON_OPEN = re.compile(r"\A\{[ \t\r\n]*[\"}]")  # '{"' or '{}': not a '{{< shortcode >}}'
+_JSON_AFTER = re.compile(r"[ \t]*(?:\r?\n|\Z)")
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+@dataclass
+class FrontMatter:
+    """Where a file's front matter lies: ``text[start:end]`` is its content (between the fences; for
+    JSON, the object itself) and ``text[body_start:]`` the body that follows."""
+
+    kind: str | None  # "yaml", "toml", "json", or None when the file has none
+    meta: dict
+    start: int = 0
+    end: int = 0
+    body_start: int = 0
+    newline: str = "\n"
+
+    def content(self, text: str) -> str:
+        return text[self.start:self.end]
 
 
 def safe_yaml(text: str, where: str, what: str = "YAML", line_offset: int = 0):
@@ -67,19 +93,66 @@ def safe_yaml(text: str, where: str, what: str = "YAML", line_offset: int = 0):
         raise InputError(f"{where}: {what} error: {err}") from None
 
 
-def split_front_matter(text: str, where: str) -> tuple[dict, str, str | None]:
-    """Return (metadata, body, raw front matter or None)."""
-    m = _FRONT.match(text)
-    if not m:
-        if text.startswith("---\n") or text.startswith("---\r\n"):
-            raise InputError(f"{where}: front matter starts with '---' but has no closing '---' line; close it or remove it")
-        return {}, text, None
-    meta = safe_yaml(m.group(1), where, "front matter", line_offset=1)
+def parse_front_matter(text: str, where: str) -> FrontMatter:
+    """Find and parse a file's front matter: YAML (``---``), TOML (``+++``) or a JSON object."""
+    for kind, opening, closing in (("yaml", _YAML_OPEN, _YAML_CLOSE), ("toml", _TOML_OPEN, _TOML_CLOSE)):
+        m = opening.match(text)
+        if not m:
+            continue
+        close = closing.search(text, m.end())
+        if close is None:
+            fence = "---" if kind == "yaml" else "+++"
+            raise InputError(f"{where}: front matter starts with '{fence}' but has no closing '{fence}' line; "
+                             "close it or remove it")
+        content = text[m.end():close.start()]
+        meta = _yaml_front(content, where) if kind == "yaml" else _toml_front(content, where)
+        return FrontMatter(kind, meta, m.end(), close.start(), close.end(), m.group(1))
+    if _JSON_OPEN.match(text):
+        try:
+            meta, end = json.JSONDecoder().raw_decode(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{where}: line {err.lineno}, column {err.colno}: front matter JSON syntax error: "
+                             f"{err.msg}; fix it and retry") from None
+        after = _JSON_AFTER.match(text, end)
+        if isinstance(meta, dict) and after:
+            nl = re.search(r"\r?\n", text)
+            return FrontMatter("json", meta, 0, end, after.end(), nl.group(0) if nl else "\n")
+    return FrontMatter(None, {})
+
+
+def _yaml_front(content: str, where: str) -> dict:
+    try:
+        meta = safe_yaml(content, where, "front matter", line_offset=1)
+    except InputError:
+        # Report the error as met without the line break before the closing fence: an unclosed
+        # bracket is then placed on the last line written, not on the fence.
+        safe_yaml(content[:-2] if content.endswith("\r\n") else content[:-1], where, "front matter", line_offset=1)
+        raise
     if meta is None:
-        meta = {}
+        return {}
     if not isinstance(meta, dict):
         raise InputError(f"{where}: front matter must be a YAML mapping (key: value lines)")
-    return meta, text[m.end():], m.group(1)
+    return meta
+
+
+def _toml_front(content: str, where: str) -> dict:
+    try:
+        return tomllib.loads(content)
+    except tomllib.TOMLDecodeError as err:
+        msg = str(err)
+        at = _TOML_AT.search(msg)
+        if at:  # the error's line counts from the opening '+++'
+            msg = msg[:at.start()]
+            where = f"{where}: line {int(at.group(1)) + 1}, column {at.group(2)}"
+        raise InputError(f"{where}: front matter TOML syntax error: {msg[:1].lower() + msg[1:]}; fix it and retry") from None
+
+
+def split_front_matter(text: str, where: str) -> tuple[dict, str, str | None]:
+    """Return (metadata, body, raw front matter or None)."""
+    fm = parse_front_matter(text, where)
+    if fm.kind is None:
+        return {}, text, None
+    return fm.meta, text[fm.body_start:], fm.content(text)
 
 
 def _md_to_text(body: str) -> tuple[str, str]:

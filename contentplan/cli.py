@@ -284,14 +284,25 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
     skipped: list[str] = []
-    tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped)
-    for msg in skipped:
+    notes: list[str] = []
+    tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped, notes=notes,
+                         keep_going=do_write)
+    # With --write, a file that could not be read is a file left untagged: an error (exit 1 at the end).
+    failed = skipped if do_write else []
+    for msg in notes:
         click.echo(f"skipped: {msg}", err=True)
+    for msg in skipped:
+        click.echo(f"{'Error' if do_write else 'skipped'}: {msg}", err=True)
     if not tags:
+        if failed:
+            raise click.exceptions.Exit(1)
         raise click.ClickException("no readable document among the paths given")
     if do_write:
-        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite):
+        n = len(failed)
+        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite, errors=failed):
             click.echo(msg)
+        for msg in failed[n:]:
+            click.echo(f"Error: {msg}", err=True)
     else:
         write_table(tags_frame(tags), fmt)
     if do_check:
@@ -300,6 +311,8 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
             click.echo(p, err=True)
         if problems:
             raise click.exceptions.Exit(1)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()

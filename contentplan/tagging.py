@@ -4,6 +4,7 @@ declared values against predictions (for a content repository's CI)."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, OutputError
 from .formats_detect import detect_format, normalise_format
 from .io.documents import Document, read_documents
 from .io.encoding import decode, read_bytes
@@ -51,12 +52,13 @@ def _snippet(text: str, n: int = 60) -> str:
 
 def tag_documents(paths, scheme: str | Scheme = "buyer-journey", personas=None,
                   model: str | Path | JourneyModel | None = None, min_confidence: float | None = None,
-                  errors: list | None = None) -> list[Tag]:
-    """Tag every md/html/txt/docx file given (folders recursively)."""
+                  errors: list | None = None, notes: list | None = None, keep_going: bool = False) -> list[Tag]:
+    """Tag every md/html/txt/docx file given (folders recursively). ``errors``, ``notes`` and
+    ``keep_going`` are read_documents': files that could not be read, links not followed."""
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
-    docs: list[Document] = read_documents(paths, errors)
+    docs: list[Document] = read_documents(paths, errors, notes, keep_going)
     if not docs:
         return []
     langs = [detect_lang(d.full_text) for d in docs]
@@ -140,54 +142,87 @@ def updated_markdown(original: bytes, values: dict, where: str) -> bytes:
     return (b"\xef\xbb\xbf" + data) if enc == "utf-8-sig" else data
 
 
-def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False, overwrite: bool = False) -> list[str]:
+def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = False, overwrite: bool = False,
+               errors: list | None = None) -> list[str]:
     """Store the tags in Markdown front matter (atomically). Returns one message per file (diffs on dry run).
 
     A value the author declared is kept unless ``overwrite``; a non-answer (stage ``unclear``,
-    persona ``unassigned``) is never written, and the confidence goes with the stage."""
+    persona ``unassigned``) is never written, and the confidence goes with the stage.
+
+    A file that cannot be updated safely (a symbolic link, a read-only file, a file that is not UTF-8,
+    front matter that would not read back exactly, a failed write) is left as it is and reported in
+    ``errors`` as one line (the file, what is wrong, how to fix it) while the others are still written;
+    without ``errors`` the first one raises. A dry run reports the same refusals."""
+    # A link inside a tagged folder whose target is tagged too is a second name for a file written anyway.
+    real_files = {os.path.realpath(t.path) for t in tags if not os.path.islink(t.path)}
     out = []
     for t in tags:
-        p = Path(t.path)
-        if p.suffix.lower() not in (".md", ".markdown"):
-            out.append(f"{t.path}: skipped (only Markdown front matter is written; this file is left as it is)")
-            continue
-        proposed = {"journey_stage": t.stage, "content_format": t.format, "stage_confidence": round(t.confidence, 2)}
-        if with_persona:
-            proposed["persona"] = t.persona
-        notes = []
-        if t.stage == UNCLEAR:
-            notes.append("journey_stage not written (unclear)")
-            proposed.pop("journey_stage"), proposed.pop("stage_confidence")
-        if proposed.get("persona") in ("", UNASSIGNED):
-            notes.append("persona not written (unassigned)")
-            proposed.pop("persona")
-        # Declared values that differ from the prediction are the author's: kept unless --overwrite.
-        kept = [k for k in ("journey_stage", "content_format", "persona")
-                if k in proposed and k in t.declared and str(t.declared[k]) != str(proposed[k]) and not overwrite]
-        for k in kept:
-            proposed.pop(k)
-            if k == "journey_stage":
-                proposed.pop("stage_confidence", None)
-        if kept:
-            notes.append(f"kept declared {', '.join(kept)} (--overwrite replaces)")
-        values = proposed
-        if not values:
-            out.append(f"{t.path}: unchanged" + (f" ({'; '.join(notes)})" if notes else ""))
-            continue
-        original = read_bytes(p)
-        new = updated_markdown(original, values, t.path)
-        if new == original:
-            out.append(f"{t.path}: unchanged" + (f" ({'; '.join(notes)})" if notes else ""))
-            continue
-        if dry_run:
-            diff = difflib.unified_diff(original.decode("utf-8-sig").splitlines(True), new.decode("utf-8-sig").splitlines(True),
-                                        fromfile=t.path, tofile=t.path + " (tagged)")
-            out.append("".join(diff).rstrip("\n"))
-            continue
+        try:
+            out.append(_write_one(t, dry_run, with_persona, overwrite, real_files))
+        except (InputError, OutputError) as err:
+            if errors is None:
+                raise
+            errors.append(str(err))
+    return out
+
+
+def _write_one(t: Tag, dry_run: bool, with_persona: bool, overwrite: bool, real_files: set) -> str:
+    p = Path(t.path)
+    if p.suffix.lower() not in (".md", ".markdown"):
+        return f"{t.path}: skipped (only Markdown front matter is written; this file is left as it is)"
+    proposed = {"journey_stage": t.stage, "content_format": t.format, "stage_confidence": round(t.confidence, 2)}
+    if with_persona:
+        proposed["persona"] = t.persona
+    notes = []
+    if t.stage == UNCLEAR:
+        notes.append("journey_stage not written (unclear)")
+        proposed.pop("journey_stage"), proposed.pop("stage_confidence")
+    if proposed.get("persona") in ("", UNASSIGNED):
+        notes.append("persona not written (unassigned)")
+        proposed.pop("persona")
+    # Declared values that differ from the prediction are the author's: kept unless --overwrite.
+    kept = [k for k in ("journey_stage", "content_format", "persona")
+            if k in proposed and k in t.declared and str(t.declared[k]) != str(proposed[k]) and not overwrite]
+    for k in kept:
+        proposed.pop(k)
+        if k == "journey_stage":
+            proposed.pop("stage_confidence", None)
+    if kept:
+        notes.append(f"kept declared {', '.join(kept)} (--overwrite replaces)")
+    values = proposed
+    unchanged = f"{t.path}: unchanged" + (f" ({'; '.join(notes)})" if notes else "")
+    if not values:
+        return unchanged
+    if p.is_symlink():
+        # Replacing a link would turn it into a plain file; writing through it would edit a file
+        # that may lie outside what was asked for. Neither is done.
+        target = os.path.realpath(p)
+        if target in real_files:
+            return f"{t.path}: skipped (a symbolic link to {target}, which is written under its own name)"
+        raise InputError(f"{t.path}: is a symbolic link, and --write never replaces or follows a link; "
+                         "pass the file it points to instead")
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        mode = None  # read_bytes below says what is wrong
+    if mode is not None and (not mode & 0o222 or not os.access(p, os.W_OK)):
+        raise InputError(f"{t.path}: file is read-only, so it was left as it is; make it writable "
+                         "(chmod u+w) and rerun, or leave it out")
+    original = read_bytes(p)
+    new = updated_markdown(original, values, t.path)
+    if new == original:
+        return unchanged
+    if dry_run:
+        diff = difflib.unified_diff(original.decode("utf-8-sig").splitlines(True), new.decode("utf-8-sig").splitlines(True),
+                                    fromfile=t.path, tofile=t.path + " (tagged)")
+        return "".join(diff).rstrip("\n")
+    try:
         with atomic_write(p, "wb") as fh:
             fh.write(new)
-        out.append(f"{t.path}: wrote {', '.join(values)}" + (f"; {'; '.join(notes)}" if notes else ""))
-    return out
+    except OSError as err:
+        raise OutputError(f"{t.path}: cannot write it ({err.strerror or err}), so it was left as it is; "
+                          "check that its folder is writable and rerun") from None
+    return f"{t.path}: wrote {', '.join(values)}" + (f"; {'; '.join(notes)}" if notes else "")
 
 
 def check_tags(tags: list[Tag]) -> list[str]:

@@ -3,11 +3,15 @@
 Front matter is written by parsing it and re-serialising only the keys tag owns: the round trip
 ``load(new front matter) == old mapping | new keys`` holds for YAML, TOML (``+++``) and JSON front
 matter, the body stays byte for byte, values are quoted when needed, keys/order/comments/line
-endings/BOM are kept."""
+endings/BOM are kept. A symbolic link, a read-only file or an unreadable file is reported on one
+line and left byte for byte as it was, the others are still written, and the exit code is 1."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -248,6 +252,10 @@ GOOD = "---\ntitle: Tarifs\n---\nNos tarifs : 49 euros par mois, devis gratuit.\
      "{p}: line 3, column 9: front matter TOML syntax error: invalid value; fix it and retry"),
     ("broken-json.md", b'{\n  "title": "x",\n}\nbody',
      "{p}: line 3, column 1: front matter JSON syntax error: Expecting property name enclosed in double quotes; fix it and retry"),
+    ("deep-yaml.md", b"---\na: " + b"[" * 5000 + b"\n---\nbody", "{p}: front matter is nested too deeply to read; flatten it"),
+    ("deep-toml.md", b"+++\na = " + b"[" * 5000 + b"]" * 5000 + b"\n+++\nbody",
+     "{p}: front matter is nested too deeply to read; flatten it"),
+    ("deep-json.md", b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}\nbody", "{p}: front matter is nested too deeply to read; flatten it"),
 ])
 def test_bad_front_matter_one_line_error_file_unchanged(runner, cli, tiny_model_dir, tmp_path, name, data, message):
     p = tmp_path / name
@@ -281,3 +289,152 @@ def test_declared_values_kept_and_non_answers_not_written_in_toml_and_json(runne
                            "(--overwrite replaces))" for p in (toml_file, json_file)]
     assert toml_file.read_bytes() == b'+++\ncontent_format = "guide"\n+++\nNos tarifs : 49 euros par mois.\n'
     assert json_file.read_bytes() == b'{"content_format": "guide"}\nNos tarifs : 49 euros par mois.\n'
+
+
+def test_symlink_out_of_the_folder_is_not_followed(runner, cli, tiny_model_dir, tmp_path):
+    outside = tmp_path / "private"
+    outside.mkdir()
+    secret = outside / "secret.md"
+    secret.write_bytes(b"---\ntitle: Top secret salaries\n---\nCONFIDENTIAL payroll 123\n")
+    d = tmp_path / "drafts"
+    d.mkdir()
+    (d / "ok.md").write_text(GOOD, encoding="utf-8")
+    (d / "link.md").symlink_to(secret)
+    note = f"skipped: {d / 'link.md'}: symbolic link to a file outside {d}; not followed (pass that file itself to tag it)"
+    res = _tag(runner, cli, tiny_model_dir, d, "-f", "csv")
+    assert res.exit_code == 0, res.output
+    assert _lines(res)[0] == note
+    assert "secret" not in res.output.lower().replace("secret.md", "") and "CONFIDENTIAL" not in res.output
+    res = _tag(runner, cli, tiny_model_dir, d, "--write")
+    assert res.exit_code == 0, res.output
+    assert _lines(res) == [note, f"{d / 'ok.md'}: wrote journey_stage, content_format, stage_confidence"]
+    assert secret.read_bytes() == b"---\ntitle: Top secret salaries\n---\nCONFIDENTIAL payroll 123\n"
+    assert (d / "link.md").is_symlink() and os.readlink(d / "link.md") == str(secret)
+
+
+def test_write_never_replaces_a_link(runner, cli, tiny_model_dir, tmp_path):
+    target = tmp_path / "target.md"
+    target.write_text(GOOD, encoding="utf-8")
+    link, ok = tmp_path / "link.md", tmp_path / "ok.md"
+    link.symlink_to(target)
+    ok.write_text(GOOD, encoding="utf-8")
+    res = _tag(runner, cli, tiny_model_dir, link, ok, "--write")
+    assert res.exit_code == 1
+    assert _lines(res) == [f"{ok}: wrote journey_stage, content_format, stage_confidence",
+                           (f"Error: {link}: is a symbolic link, and --write never replaces or follows a link; "
+                           "pass the file it points to instead")]
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text(encoding="utf-8") == GOOD
+    assert b"journey_stage:" in ok.read_bytes()
+
+
+def test_link_inside_the_folder_to_a_tagged_file_is_skipped(runner, cli, tiny_model_dir, tmp_path):
+    d = tmp_path / "site"
+    d.mkdir()
+    (d / "post.md").write_text(GOOD, encoding="utf-8")
+    (d / "alias.md").symlink_to("post.md")
+    res = _tag(runner, cli, tiny_model_dir, d, "--write")
+    assert res.exit_code == 0, res.output
+    assert _lines(res) == [(f"{d / 'alias.md'}: skipped (a symbolic link to {(d / 'post.md').resolve()}, which is written "
+                           "under its own name)"), f"{d / 'post.md'}: wrote journey_stage, content_format, stage_confidence"]
+    assert (d / "alias.md").is_symlink() and (d / "post.md").read_text(encoding="utf-8").count("journey_stage") == 1
+
+
+def test_read_only_file_is_reported_and_the_others_written(runner, cli, tiny_model_dir, tmp_path):
+    ro, ok = tmp_path / "ro.md", tmp_path / "ok.md"
+    ro.write_text(GOOD, encoding="utf-8")
+    ok.write_text(GOOD, encoding="utf-8")
+    ro.chmod(0o444)
+    error = (f"Error: {ro}: file is read-only, so it was left as it is; make it writable (chmod u+w) and rerun, "
+             "or leave it out")
+    res = _tag(runner, cli, tiny_model_dir, ro, ok, "--write", "--dry-run")
+    assert res.exit_code == 1 and _lines(res)[-1] == error
+    assert ok.read_text(encoding="utf-8") == GOOD
+    res = _tag(runner, cli, tiny_model_dir, ro, ok, "--write")
+    assert res.exit_code == 1
+    assert _lines(res) == [f"{ok}: wrote journey_stage, content_format, stage_confidence", error]
+    assert ro.read_text(encoding="utf-8") == GOOD and stat.S_IMODE(ro.stat().st_mode) == 0o444
+    assert b"journey_stage:" in ok.read_bytes()
+
+
+UNDECODABLE = b"# T\n" + bytes(range(0x80, 0xA0)) * 3
+
+
+@pytest.mark.parametrize("in_folder", [False, True], ids=["named", "in-folder"])
+def test_unreadable_files_do_not_stop_the_batch(runner, cli, tiny_model_dir, tmp_path, in_folder):
+    d = tmp_path / "d"
+    d.mkdir()
+    files = {"a_undecodable.md": UNDECODABLE, "b_binary.md": b"# T\n\x00\x01\x02",
+             "c_cp1252.md": "# Tarifs\n\nNos tarifs : 49 € par mois, devis gratuit.\n".encode("cp1252"),
+             "d_ok.md": GOOD.encode()}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    args = [d] if in_folder else [*(d / n for n in files), d / "e_missing.md"]
+    res = _tag(runner, cli, tiny_model_dir, *args, "--write")
+    assert res.exit_code == 1
+    expected = [(f"Error: {d / 'a_undecodable.md'}: cannot decode byte 0x80 at position 4 as UTF-8 or cp1252; "
+                "re-save the file as UTF-8"),
+                (f"Error: {d / 'b_binary.md'}: looks like a binary file (NUL bytes), not text; pass a CSV, TSV, XLSX, "
+                "JSON or text file")]
+    if not in_folder:
+        expected.append(f"Error: {d / 'e_missing.md'}: no such file or folder; check the path")
+    expected += [f"{d / 'd_ok.md'}: wrote journey_stage, content_format, stage_confidence",
+                 f"Error: {d / 'c_cp1252.md'}: is cp1252, not UTF-8; re-save it as UTF-8 before using --write"]
+    assert _lines(res) == expected
+    for name, data in files.items():
+        assert ((d / name).read_bytes() == data) == (name != "d_ok.md"), name
+    assert sorted(p.name for p in d.iterdir()) == sorted(files)  # no temporary file left
+
+
+def test_broken_link_and_pipe_in_a_folder(runner, cli, tiny_model_dir, tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a_broken.md").symlink_to("nowhere.md")
+    (d / "b_loop.md").symlink_to("b_loop.md")
+    os.mkfifo(d / "c_pipe.md")
+    (d / "d_ok.md").write_text(GOOD, encoding="utf-8")
+    res = _tag(runner, cli, tiny_model_dir, d, "--write")
+    assert res.exit_code == 1
+    assert _lines(res) == [
+        f"Error: {d / 'a_broken.md'}: broken symbolic link (its target is missing or loops); fix the link or remove it",
+        f"Error: {d / 'b_loop.md'}: broken symbolic link (its target is missing or loops); fix the link or remove it",
+        f"Error: {d / 'c_pipe.md'}: not a regular file (a pipe, socket or device); pass a regular file",
+        f"{d / 'd_ok.md'}: wrote journey_stage, content_format, stage_confidence"]
+    # Without --write the folder's unreadable files are skipped, as before: exit 0.
+    res = _tag(runner, cli, tiny_model_dir, d, "-f", "csv")
+    assert res.exit_code == 0 and _lines(res)[0].startswith(f"skipped: {d / 'a_broken.md'}: broken symbolic link")
+
+
+def test_failed_write_is_reported_atomic_and_the_others_written(runner, cli, tiny_model_dir, tmp_path, monkeypatch):
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text(GOOD, encoding="utf-8")
+    b.write_text(GOOD, encoding="utf-8")
+    a.chmod(0o640)
+    real_replace = os.replace
+
+    def refuse_b(src, dst, *args, **kwargs):
+        if Path(dst).name == "b.md":
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refuse_b)
+    res = _tag(runner, cli, tiny_model_dir, a, b, "--write")
+    assert res.exit_code == 1
+    assert _lines(res) == [f"{a}: wrote journey_stage, content_format, stage_confidence",
+                           (f"Error: {b}: cannot write it (Permission denied), so it was left as it is; check that "
+                           "its folder is writable and rerun")]
+    assert b.read_text(encoding="utf-8") == GOOD and b"journey_stage:" in a.read_bytes()
+    assert stat.S_IMODE(a.stat().st_mode) == 0o640  # the mode survives the rename
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]
+
+
+def test_refused_front_matter_is_reported_per_file(runner, cli, tiny_model_dir, tmp_path):
+    anchored, ok = tmp_path / "anchored.md", tmp_path / "ok.md"
+    anchored.write_bytes(b"---\njourney_stage: &s old\nother: *s\n---\nNos tarifs : 49 euros par mois.\n")
+    ok.write_text(GOOD, encoding="utf-8")
+    res = _tag(runner, cli, tiny_model_dir, anchored, ok, "--write", "--overwrite")
+    assert res.exit_code == 1
+    assert _lines(res) == [f"{ok}: wrote journey_stage, content_format, stage_confidence",
+                           (f"Error: {anchored}: cannot set journey_stage, content_format, stage_confidence in its YAML "
+                           "front matter safely (it would no longer parse); add them by hand")]
+    assert anchored.read_bytes() == b"---\njourney_stage: &s old\nother: *s\n---\nNos tarifs : 49 euros par mois.\n"

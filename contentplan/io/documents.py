@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import stat
 import tomllib
 import zipfile
 from dataclasses import dataclass, field
@@ -95,6 +96,13 @@ def safe_yaml(text: str, where: str, what: str = "YAML", line_offset: int = 0):
 
 def parse_front_matter(text: str, where: str) -> FrontMatter:
     """Find and parse a file's front matter: YAML (``---``), TOML (``+++``) or a JSON object."""
+    try:
+        return _parse_front_matter(text, where)
+    except RecursionError:  # '[[[[...' thousands deep: every parser here recurses
+        raise InputError(f"{where}: front matter is nested too deeply to read; flatten it") from None
+
+
+def _parse_front_matter(text: str, where: str) -> FrontMatter:
     for kind, opening, closing in (("yaml", _YAML_OPEN, _YAML_CLOSE), ("toml", _TOML_OPEN, _TOML_CLOSE)):
         m = opening.match(text)
         if not m:
@@ -263,6 +271,12 @@ def read_document(path: str | Path) -> Document:
     ext = p.suffix.lower()
     if ext not in DOC_EXTS:
         raise InputError(f"{name}: unsupported document type '{ext or '(none)'}'; use .md, .html, .txt or .docx")
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        mode = None  # read_bytes says what is wrong
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise InputError(f"{name}: not a regular file (a pipe, socket or device); pass a regular file")
     data = read_bytes(p)
     if not data.strip():
         raise InputError(f"{name}: file is empty; write some text in it")
@@ -284,18 +298,33 @@ def read_document(path: str | Path) -> Document:
     return Document(str(p), title, body, {}, "txt")
 
 
-def read_documents(paths, errors: list | None = None) -> list[Document]:
+def read_documents(paths, errors: list | None = None, notes: list | None = None,
+                   keep_going: bool = False) -> list[Document]:
     """Read files and folders (recursively, sorted, symlinks not followed into loops).
 
-    Unreadable files inside a folder are skipped and reported in ``errors`` when given,
-    else the first one raises.
+    Unreadable files inside a folder are skipped and reported in ``errors`` when given, else the first
+    one raises; with ``keep_going`` (and ``errors``), so are the paths named directly. Inside a folder,
+    a symbolic link to a file outside that folder is never followed (its target is not read): it is
+    reported in ``notes`` when given; a broken or looping link is an unreadable file.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     docs: list[Document] = []
+
+    def attempt(f: Path) -> None:
+        try:
+            docs.append(read_document(f))
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(str(err))
+
     for path in paths:
         p = Path(path)
         if not p.exists():
+            if keep_going and errors is not None:
+                errors.append(f"{p}: no such file or folder; check the path")
+                continue
             raise InputError(f"{p}: no such file or folder; check the path")
         if p.is_dir():
             files = []
@@ -306,14 +335,30 @@ def read_documents(paths, errors: list | None = None) -> list[Document]:
                         continue
                     files.append(Path(root) / n)
             if not files:
-                raise InputError(f"{p}: no .md, .html, .txt or .docx files in this folder")
+                msg = f"{p}: no .md, .html, .txt or .docx files in this folder"
+                if keep_going and errors is not None:
+                    errors.append(msg)
+                    continue
+                raise InputError(msg)
+            inside = p.resolve()
             for f in files:
-                try:
-                    docs.append(read_document(f))
-                except InputError as err:
-                    if errors is None:
-                        raise
-                    errors.append(str(err))
+                if f.is_symlink():
+                    try:
+                        target = f.resolve(strict=True)
+                    except (OSError, RuntimeError):  # missing target, or a loop (RuntimeError before 3.13)
+                        msg = f"{f}: broken symbolic link (its target is missing or loops); fix the link or remove it"
+                        if errors is None:
+                            raise InputError(msg) from None
+                        errors.append(msg)
+                        continue
+                    if not target.is_relative_to(inside):
+                        if notes is not None:
+                            notes.append(f"{f}: symbolic link to a file outside {p}; not followed "
+                                         "(pass that file itself to tag it)")
+                        continue
+                attempt(f)
+        elif keep_going:
+            attempt(p)
         else:
             docs.append(read_document(p))
     return docs

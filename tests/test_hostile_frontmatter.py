@@ -142,7 +142,7 @@ def test_front_matter_that_cannot_be_updated_exactly_is_refused():
     with pytest.raises(InputError) as err:
         updated_markdown(src, {"journey_stage": "decision"}, "x.md")
     assert str(err.value) == ("x.md: cannot set journey_stage in its YAML front matter safely (it would no longer "
-                              "parse); add them by hand")
+                              "parse); edit the front matter by hand")
 
 
 # ----------------------------------------------------------------------------- TOML (Hugo)
@@ -436,5 +436,5 @@ def test_refused_front_matter_is_reported_per_file(runner, cli, tiny_model_dir, 
     assert res.exit_code == 1
     assert _lines(res) == [f"{ok}: wrote journey_stage, content_format, stage_confidence",
                            (f"Error: {anchored}: cannot set journey_stage, content_format, stage_confidence in its YAML "
-                           "front matter safely (it would no longer parse); add them by hand")]
+                           "front matter safely (it would no longer parse); edit the front matter by hand")]
     assert anchored.read_bytes() == b"---\njourney_stage: &s old\nother: *s\n---\nNos tarifs : 49 euros par mois.\n"

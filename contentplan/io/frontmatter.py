@@ -32,7 +32,7 @@ def set_front_matter(text: str, values: dict, where: str) -> str:
         nl = m.group(0) if (m := re.search(r"\r?\n", text)) else "\n"
         new = f"---{nl}" + "".join(_yaml_entry(k, v, nl, 0) for k, v in values.items()) + f"---{nl}" + text
     elif fm.kind == "yaml":
-        new = text[:fm.start] + _set_yaml(fm.content(text), values, fm.newline) + text[fm.end:]
+        new = text[:fm.start] + _set_yaml(fm.content(text), values, fm.newline, where) + text[fm.end:]
     elif fm.kind == "toml":
         new = text[:fm.start] + _set_toml(fm.content(text), values, fm.newline, where) + text[fm.end:]
     else:
@@ -57,7 +57,7 @@ def _verify(new: str, fm: FrontMatter, text: str, values: dict, where: str) -> N
             problem = "the body would change"
     if problem:
         raise InputError(f"{where}: cannot set {', '.join(values)} in its {kind.upper()} front matter safely ({problem}); "
-                         "add them by hand")
+                         "edit the front matter by hand")
 
 
 def _same(a, b) -> bool:
@@ -116,7 +116,7 @@ def _node_end(node, lo: int, hi: int) -> int:
     return best
 
 
-def _set_yaml(content: str, values: dict, nl: str) -> str:
+def _set_yaml(content: str, values: dict, nl: str, where: str) -> str:
     node = yaml.compose(content, Loader=yaml.SafeLoader)
     if node is None:
         return content + "".join(_yaml_entry(k, v, nl, 0) for k, v in values.items())
@@ -137,8 +137,8 @@ def _set_yaml(content: str, values: dict, nl: str) -> str:
             continue
         start = line_starts[i]
         if content[start:key.start_mark.index].strip(" \t") not in ("", "?"):
-            spans.setdefault(name, []).append((-1, -1))  # shares its line with another key: let _verify refuse
-            continue
+            raise InputError(f"{where}: cannot set {name} in its YAML front matter safely (its entry shares a line "
+                             "with other YAML); edit the front matter by hand")
         nxt = line_starts[i + 1] if i + 1 < len(pairs) else len(content)
         end = max(_node_end(value, key.start_mark.index, nxt), key.end_mark.index)
         while end > key.end_mark.index and content[end - 1] in " \t\r\n":
@@ -147,11 +147,9 @@ def _set_yaml(content: str, values: dict, nl: str) -> str:
         end = len(content) if eol < 0 else eol + 1
         spans.setdefault(name, []).append((start, min(end, nxt)))
     edits = []  # (start, end, replacement): the first entry of a key is replaced, any duplicate removed
-    for name, where in spans.items():
-        if (-1, -1) in where:
-            return content  # unchanged: _verify reports it
-        edits.append((where[0][0], where[0][1], _yaml_entry(name, values[name], nl, indent)))
-        edits += [(s, e, "") for s, e in where[1:]]
+    for name, found in spans.items():
+        edits.append((found[0][0], found[0][1], _yaml_entry(name, values[name], nl, indent)))
+        edits += [(s, e, "") for s, e in found[1:]]
     out = content
     for start, end, new in sorted(edits, reverse=True):
         out = out[:start] + new + out[end:]
@@ -250,13 +248,12 @@ def _json_members(obj: str) -> tuple[list[tuple[str, int, int, int, int]], int]:
         i = _WS.match(obj, j + 1).end()
 
 
-def _dump(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _set_json(obj: str, values: dict, nl: str) -> str:
     members, close = _json_members(obj)
-    dump = _dump
+
+    def dump(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
     edits = [(vs, ve, dump(values[k])) for k, _, _, vs, ve in members if k in values]
     missing = [k for k in values if k not in {m[0] for m in members}]
     if missing and members:

@@ -169,7 +169,7 @@ def main() -> int:
               f"ECE {a['calibration']['ece']:.3f}; wrong@0.9 {a['calibration']['wrong_rate_conf_ge_0.9']:.3f}; "
               f"corpus test {res['corpus_test_bj_macro_f1']:.3f}; {res['seconds']} s", flush=True)
         if args.save_oos and name == args.variants.split(",")[-1]:
-            np.savez(args.save_oos, proba=cal, id=real.id.to_numpy(), file=real.file.to_numpy())
+            np.savez(args.save_oos, proba=cal, id=real.id.to_numpy(), source=real.file.to_numpy())
         if args.json:
             Path(args.json).write_text(json.dumps({
                 "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",

@@ -67,10 +67,11 @@ class ContentplanGroup(click.Group):
 
     def invoke(self, ctx):
         from .errors import ContentplanError
+        from .terminal import clean_line
         try:
             return super().invoke(ctx)
         except ContentplanError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(clean_line(err)) from None
         except KeyboardInterrupt:
             click.echo("Error: interrupted; no output file was written", err=True)
             ctx.exit(130)
@@ -84,8 +85,8 @@ class ContentplanGroup(click.Group):
         except Exception as err:  # a bug: still one line, with the way to get details
             if os.environ.get("CONTENTPLAN_DEBUG"):
                 raise
-            raise click.ClickException(
-                f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it") from None
+            raise click.ClickException(clean_line(
+                f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it")) from None
 
 
 @click.group(cls=ContentplanGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -193,7 +194,9 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
     from .commands import run_evaluate
     if real and data_path:
         raise click.UsageError("--real and --data are exclusive: --real scores the labeled real text")
-    click.echo(run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real), nl=False)
+    from .terminal import clean_text
+    text = run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real)
+    click.echo(text if fmt == "json" else clean_text(text), nl=False)
 
 
 @cli.command()
@@ -209,7 +212,8 @@ def schemes(name, lang):
         contentplan schemes oni --lang fr
     """
     from .commands import show_schemes
-    click.echo(show_schemes(name, lang), nl=False)
+    from .terminal import clean_text
+    click.echo(clean_text(show_schemes(name, lang)), nl=False)
 
 
 @cli.command()
@@ -239,6 +243,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
     """
     from .gaps import gap_report
     from .reports import REPORT_FILES
+    from .terminal import clean_line
     inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
     for inp in inputs:
         if Path(out_dir).resolve() == inp.resolve():
@@ -253,8 +258,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
     report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
     files = report.write(out_dir)
     for line in report.summary_lines():
-        click.echo(line)
-    click.echo(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})")
+        click.echo(clean_line(line))
+    click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
 
 
 @cli.command()
@@ -281,23 +286,24 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
     """
     from .io.writers import write_table
     from .tagging import check_tags, tag_documents, tags_frame, write_tags
+    from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
     skipped: list[str] = []
     tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped)
     for msg in skipped:
-        click.echo(f"skipped: {msg}", err=True)
+        click.echo(clean_line(f"skipped: {msg}"), err=True)
     if not tags:
         raise click.ClickException("no readable document among the paths given")
     if do_write:
         for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite):
-            click.echo(msg)
+            click.echo(clean_text(msg))
     else:
         write_table(tags_frame(tags), fmt)
     if do_check:
         problems = check_tags(tags)
         for p in problems:
-            click.echo(p, err=True)
+            click.echo(clean_line(p), err=True)
         if problems:
             raise click.exceptions.Exit(1)
 

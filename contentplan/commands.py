@@ -13,6 +13,7 @@ from .io.writers import StreamWriter, render_table
 from .pipeline import JourneyModel, classify_frame
 from .schemes import NONE as NONE_LABEL
 from .schemes import formats, list_schemes, load_scheme
+from .terminal import clean_line
 
 CHUNK_ROWS = 4096
 
@@ -74,7 +75,7 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
         return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False) + "\n"
     out = []
     for r in reports:
-        out.append(f"== {r.data} — scheme {r.scheme}\n\n")
+        out.append(f"== {clean_line(r.data)} — scheme {clean_line(r.scheme)}\n\n")
         out.append(render_table(r.summary()) + "\n")
         if r.abstention:
             out.append(r.abstention_line() + "\n\n")
@@ -96,7 +97,7 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
         rows.append({"stage": st.id, "label": st.label.get(lang, st.id), "canonical": ", ".join(st.canonical),
                      "description": st.description,
                      "formats": ", ".join(fm[f].label.get(lang, f) for f in st.formats)})
-    head = f"{sch.name}: {sch.description}\n\n"
+    head = f"{clean_line(sch.name)}: {clean_line(sch.description)}\n\n"
     return head + render_table(pd.DataFrame(rows), max_width=70)
 
 

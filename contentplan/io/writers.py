@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import OutputError
+from ..terminal import clean_line, clean_text  # noqa: F401  (clean_text re-exported)
 
 FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 
@@ -70,13 +71,14 @@ def _json_safe(frame: pd.DataFrame) -> list[dict]:
 
 
 def render_table(frame: pd.DataFrame, max_width: int = 60) -> str:
-    """An aligned plain-text table for a terminal; long cells are shortened with an ellipsis."""
-    cols = [str(c) for c in frame.columns]
+    """An aligned plain-text table for a terminal; long cells are shortened with an ellipsis, and
+    control characters in cells never reach the terminal (:func:`clean_line`)."""
+    cols = [clean_line(c) for c in frame.columns]
     rows = []
     for rec in frame.itertuples(index=False):
         cells = []
         for v in rec:
-            s = _fmt_cell(v).replace("\n", " ").replace("\t", " ")
+            s = clean_line(_fmt_cell(v))
             cells.append(s if len(s) <= max_width else s[: max_width - 1] + "…")
         rows.append(cells)
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]

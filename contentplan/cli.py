@@ -16,6 +16,8 @@ import click
 from . import __version__
 
 OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
+                 "(=, +, -, @, tab, CR); default CSV is byte-faithful.")
 
 
 def output_options(func):
@@ -25,6 +27,7 @@ def output_options(func):
     @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
                   help="Write to this file instead of stdout (written atomically).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+    @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -114,7 +117,7 @@ def cli():
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
 @click.option("--no-explain", is_flag=True, help="Skip the explanation column (a little faster).")
 @output_options
-def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet):
+def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet, csv_safe):
     """Assign a journey stage, confidence, language and search intent to each text.
 
     Every input column is kept (volume, position, URL...), one output row per input row, same order.
@@ -129,7 +132,7 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
     if not texts and not input_path:
         raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")
     run_classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
-                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet))
+                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe)
 
 
 @cli.command()
@@ -229,7 +232,8 @@ def schemes(name, lang):
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet):
+@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet, csv_safe):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -256,7 +260,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
                                            f"(the report writes {name}); write the report to another folder")
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
-    files = report.write(out_dir)
+    files = report.write(out_dir, csv_safe=csv_safe)
     for line in report.summary_lines():
         click.echo(clean_line(line))
     click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
@@ -273,7 +277,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
-def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt):
+@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, csv_safe):
     """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
     confidence, why, and advice.
 
@@ -299,7 +304,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite):
             click.echo(clean_text(msg))
     else:
-        write_table(tags_frame(tags), fmt)
+        write_table(tags_frame(tags), fmt, csv_safe=csv_safe)
     if do_check:
         problems = check_tags(tags)
         for p in problems:
@@ -323,7 +328,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
               help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")
 @output_options
 def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
-              timeline_path, dayfirst, fmt, output, quiet):
+              timeline_path, dayfirst, fmt, output, quiet, csv_safe):
     """Place each prospect on the journey: stage, milestones, score 0-100, next content to send.
 
     Example:
@@ -342,7 +347,7 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
                    f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
                    f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
-    write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path])
+    write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path], csv_safe=csv_safe)
     if timeline_path:
         with atomic_write(timeline_path) as fh:
             fh.write(rep.timeline_json() + "\n")

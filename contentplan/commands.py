@@ -20,13 +20,13 @@ CHUNK_ROWS = 4096
 
 def run_classify(texts: Sequence[str], input_path: str | None, text_column: str | None, scheme: str,
                  model_dir: str | None, min_confidence: float | None, brands: Sequence[str], explain: bool,
-                 fmt: str, output: str | None, progress: Callable) -> int:
+                 fmt: str, output: str | None, progress: Callable, csv_safe: bool = False) -> int:
     """Classify texts given inline or in a file, streaming chunk by chunk; returns the row count."""
     sch = load_scheme(scheme)
     model = JourneyModel.load(model_dir)
     inputs = [input_path] if input_path else []
     rows = 0
-    with StreamWriter(fmt, output, inputs) as writer:
+    with StreamWriter(fmt, output, inputs, csv_safe=csv_safe) as writer:
         if texts:
             frame = pd.DataFrame({"text": list(texts)})
             writer.write(classify_frame(model, frame, "text", sch, min_confidence, brands, explain))

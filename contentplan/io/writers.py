@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
+import re
 import json
 import os
 import sys
@@ -66,6 +68,35 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         raise
 
 
+# ----------------------------------------------------------------------------- CSV formula injection
+
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula (=HYPERLINK, +cmd|...,
+# -2+3, @SUM); tab and CR are OWASP's other triggers; the full-width forms are read as their ASCII twins.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (shown as text); numbers,
+    and text such as ``-3.5`` or ``+33612345678`` that is just a number, are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and header run through :func:`neutralise_cell`."""
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        dtype = out.dtypes.iloc[i]
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            out.isetitem(i, out.iloc[:, i].map(neutralise_cell))
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
+
+
+# ----------------------------------------------------------------------------- formats
+
 def _json_safe(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", force_ascii=False, double_precision=6))
 
@@ -94,15 +125,38 @@ def _fmt_cell(v) -> str:
     return "" if v is None else str(v)
 
 
-def _csv_text(frame: pd.DataFrame, header: bool = True) -> str:
-    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n")
+def csv_text(frame: pd.DataFrame, header: bool = True, safe: bool = False) -> str:
+    """CSV text: byte-faithful by default; ``safe`` neutralises formula-like cells (``--csv-safe``)."""
+    if safe:
+        frame = csv_safe_frame(frame)
+    # Python's csv writer quotes a cell holding '\n' but not one holding a bare '\r', which every reader
+    # (and Excel) takes for a line break: such a cell would split its row, and could start a new row
+    # with a formula. Then text cells are quoted (rare; the values stay exact).
+    quoting = csv.QUOTE_NONNUMERIC if _has_cr(frame, header) else csv.QUOTE_MINIMAL
+    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", quoting=quoting)
+
+
+def _has_cr(frame: pd.DataFrame, header: bool) -> bool:
+    if header and any(isinstance(c, str) and "\r" in c for c in frame.columns):
+        return True
+    for i in range(frame.shape[1]):
+        dtype = frame.dtypes.iloc[i]
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            col = frame.iloc[:, i]
+            if col.map(lambda v: isinstance(v, str) and "\r" in v).any():
+                return True
+    return False
+
+
+_csv_text = csv_text
 
 
 def _jsonl_text(frame: pd.DataFrame) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _json_safe(frame))
 
 
-def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=()) -> None:
+def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=(),
+                csv_safe: bool = False) -> None:
     """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-')."""
     if fmt not in FORMATS:
         raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
@@ -119,7 +173,7 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
     if fmt == "table":
         text = render_table(frame)
     elif fmt == "csv":
-        text = _csv_text(frame)
+        text = csv_text(frame, safe=csv_safe)
     elif fmt == "json":
         text = json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n"
     else:
@@ -169,10 +223,10 @@ class StreamWriter:
     Other formats are accumulated and written at close (they need the whole table).
     """
 
-    def __init__(self, fmt: str, output: str | Path | None, inputs=()):
+    def __init__(self, fmt: str, output: str | Path | None, inputs=(), csv_safe: bool = False):
         if fmt not in FORMATS:
             raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
-        self.fmt, self.output, self.inputs = fmt, output, inputs
+        self.fmt, self.output, self.inputs, self.csv_safe = fmt, output, inputs, csv_safe
         self._to_stdout = output is None or str(output) == "-"
         if not self._to_stdout:
             check_output_path(output, inputs)
@@ -194,7 +248,7 @@ class StreamWriter:
         if self._fh is None:
             self._parts.append(frame)
             return
-        self._fh.write(_csv_text(frame, header=self._header) if self.fmt == "csv" else _jsonl_text(frame))
+        self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe) if self.fmt == "csv" else _jsonl_text(frame))
         self._header = False
 
     def __exit__(self, exc_type, exc, tb):
@@ -205,5 +259,5 @@ class StreamWriter:
             return False
         if exc_type is None:
             frame = pd.concat(self._parts, ignore_index=True) if self._parts else pd.DataFrame()
-            write_table(frame, self.fmt, self.output, self.inputs)
+            write_table(frame, self.fmt, self.output, self.inputs, csv_safe=self.csv_safe)
         return False

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
 from .io.writers import atomic_write, csv_text, write_xlsx
+from .terminal import clean_line
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
 REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
 
 
+# Markdown that would turn user text into markup: emphasis, code, links and images (![](http://...)),
+# strikethrough, math, table pipes; '_' only where it can open or close emphasis (not in snake_case).
+_MD_PUNCT = re.compile(r"([\\`*\[\]!|~$])|(?<![^\W_])_|_(?![^\W_])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(v) -> str:
+    """User text as inert Markdown on one line: HTML and Markdown syntax escaped, line breaks (which
+    could start a heading or a new block) turned into spaces, control characters shown as ``\\xNN``."""
+    s = re.sub(r"[&<>]", lambda m: _HTML[m.group(0)], str(v))
+    s = _MD_PUNCT.sub(lambda m: "\\" + m.group(0), s)
+    return clean_line(s)
+
+
 def _md_cell(v) -> str:
-    s = f"{v:.2f}" if isinstance(v, float) else str(v)
-    return s.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    return md_text(f"{v:.2f}" if isinstance(v, float) else v)
 
 
 def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int | None = None) -> str:
@@ -26,13 +41,13 @@ def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int |
         frame = frame.head(limit)
     if frame.empty:
         return "_none_\n"
-    head = "| " + " | ".join(map(str, frame.columns)) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    head = "| " + " | ".join(map(md_text, frame.columns)) + " |\n|" + "---|" * len(frame.columns) + "\n"
     return head + "".join("| " + " | ".join(_md_cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
 
 
 def render_markdown(report) -> str:
     m = report.meta
-    out = [f"# Content gap report ({report.scheme.name})", "",
+    out = [f"# Content gap report ({md_text(report.scheme.name)})", "",
            f"{m['n_questions']} questions, {m['n_content']} content pieces. "
            f"{m['answered_share']:.0%} of demand is answered by existing content "
            f"(a question is answered when its best content passage reaches similarity {m['match_threshold']:.2f}, "

@@ -8,9 +8,11 @@ and report.html are inert, and no control character from user data reaches the t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures" / "gaps"
@@ -104,6 +106,57 @@ def test_tag_csv_safe(tmp_path, runner, cli, tiny_model_dir):
     res = _run(runner, cli, ["tag", str(tmp_path / "a.md"), "-f", "csv", "--csv-safe"], tiny_model_dir)
     assert res.exit_code == 0, res.output
     assert "'=HYPERLINK" in res.output
+
+
+# ----------------------------------------------------------------------------- 5. report.md and report.html
+
+HOSTILE_SCHEME = SCHEME.replace(b"name: my-funnel", b'name: "funnel\\n# Injected heading <img src=x onerror=alert(1)>"')
+MD_PAYLOADS = ["![pixel](http://evil.example/track.png) price", "<img src=http://evil.example/x.png> cost",
+               "line one\n## injected heading\n> quote", "pipe | in | cell", "[click](javascript:alert(1)) demo",
+               "`code` *bold* _em_ ~~gone~~ $x$ \\ &amp;", "bell\x07 esc\x1b[31m red\r\u2028sep"]
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tiny_model_dir, tmp_path_factory):
+    from contentplan.gaps import gap_report
+    d = tmp_path_factory.mktemp("hostile")
+    (d / "s.yaml").write_bytes(HOSTILE_SCHEME)
+    pd.DataFrame({"question": MD_PAYLOADS * 2, "persona": ["cfo", "marketer"] * len(MD_PAYLOADS)}).to_csv(d / "q.csv", index=False)
+    pd.DataFrame({"title": MD_PAYLOADS, "url": ["javascript:alert(1)"] * len(MD_PAYLOADS),
+                  "body": ["Drones fly over roofs."] * len(MD_PAYLOADS)}).to_csv(d / "c.csv", index=False)
+    personas = d / "p.yaml"
+    personas.write_text(PERSONAS.decode().replace("id: cfo", 'id: "cfo"'), encoding="utf-8")
+    return gap_report(d / "c.csv", d / "q.csv", personas, scheme=str(d / "s.yaml"), model=tiny_model_dir, match_threshold=0.99)
+
+
+def test_report_md_is_inert(hostile_report):
+    md = hostile_report.to_markdown()
+    lines = md.split("\n")
+    assert lines[0] == "# Content gap report (funnel # Injected heading &lt;img src=x onerror=alert(1)&gt;)"
+    assert [ln for ln in lines if "injected" in ln.lower() and not ln.startswith("| ")] == [lines[0]]
+    assert not any(ln.startswith(("#", ">", "<")) for ln in lines[1:] if not ln.startswith("## "))
+    assert "<" not in md and not re.search(r"(?<!\\)[\[\]]", md) and not re.search(r"(?<!\\)!\\?\[", md)
+    assert "\\!\\[pixel\\](http://evil.example/track.png) price" in md and "pipe \\| in \\| cell" in md
+    assert "\\`code\\` \\*bold\\* \\_em\\_ \\~\\~gone\\~\\~ \\$x\\$ \\\\ &amp;amp;" in md
+    assert "line one ## injected heading &gt; quote" in md
+    assert not any(c in md for c in CONTROL_CHARS if c != "\n") and "\u2028" not in md
+    width = None
+    for ln in lines:                     # every table row has as many cells as its header
+        if ln.startswith("|---"):
+            width = ln.count("|") - 1
+        elif ln.startswith("| ") and width is not None:
+            assert len(re.findall(r"(?<!\\)\|", ln.replace("\\\\", ""))) - 1 == width, ln
+        elif not ln.strip():
+            width = None
+
+
+def test_report_html_is_inert(hostile_report):
+    html = hostile_report.to_html()
+    body = html.split("</style>")[1]
+    for bad in ("<img", "<script", "href=", "src=\"", "javascript:alert(1)\"", "onerror=alert(1)>"):
+        assert bad not in body, bad
+    assert "<title>Content gap report — funnel\n# Injected heading &lt;img src=x onerror=alert(1)&gt;</title>" in html
+    assert "img-src data:" in html and "default-src 'none'" in html     # the CSP forbids remote loads anyway
 
 
 # ----------------------------------------------------------------------------- 6. terminal output

@@ -337,19 +337,22 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         contentplan prospects -i corpora/examples/prospects.csv \\
             --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
     """
-    from .io.writers import atomic_write, check_output_path, write_table
+    from .commands import files_read
+    from .io.writers import check_distinct_outputs, check_output_path, open_output, write_table
     from .journeys import prospect_journeys
-    if timeline_path:
-        check_output_path(timeline_path, [input_path, content_path])
+    inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
+    check_output_path(output, inputs)
+    check_distinct_outputs({"-o": output, "--timeline": timeline_path})
+    timeline_kind = check_output_path(timeline_path, inputs) if timeline_path else None
     rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column,
                             text_column, dayfirst)
     if rep.date_order != "iso" and not quiet:
         click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
                    f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
                    f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
-    write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path], csv_safe=csv_safe)
+    write_table(rep.summary, resolve_format(fmt, output), output, inputs=inputs, csv_safe=csv_safe)
     if timeline_path:
-        with atomic_write(timeline_path) as fh:
+        with open_output(timeline_path, "w", timeline_kind) as fh:
             fh.write(rep.timeline_json() + "\n")
 
 

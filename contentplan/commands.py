@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
@@ -18,13 +18,28 @@ from .terminal import clean_line
 CHUNK_ROWS = 4096
 
 
+def files_read(*paths, scheme=None, model_dir=None) -> list:
+    """Every path a command reads, for the output checks: its input files and folders, a scheme YAML
+    (not a built-in scheme name) and the model folder (the shipped one by default)."""
+    from .artifacts import default_model_dir
+    from .schemes import BUILTIN
+    out = [p for p in paths if p and str(p) != "-"]
+    if scheme and str(scheme) not in BUILTIN:
+        out.append(scheme)
+    try:
+        out.append(model_dir or default_model_dir())
+    except ModelError:
+        pass
+    return out
+
+
 def run_classify(texts: Sequence[str], input_path: str | None, text_column: str | None, scheme: str,
                  model_dir: str | None, min_confidence: float | None, brands: Sequence[str], explain: bool,
                  fmt: str, output: str | None, progress: Callable, csv_safe: bool = False) -> int:
     """Classify texts given inline or in a file, streaming chunk by chunk; returns the row count."""
+    inputs = files_read(input_path, scheme=scheme, model_dir=model_dir)
     sch = load_scheme(scheme)
     model = JourneyModel.load(model_dir)
-    inputs = [input_path] if input_path else []
     rows = 0
     with StreamWriter(fmt, output, inputs, csv_safe=csv_safe) as writer:
         if texts:

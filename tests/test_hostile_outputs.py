@@ -8,11 +8,18 @@ and report.html are inert, and no control character from user data reaches the t
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import stat
+import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from contentplan.errors import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).parent / "fixtures" / "gaps"
@@ -50,6 +57,186 @@ def _run(runner, cli, args, model):
 
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".old")))
+
+
+# ----------------------------------------------------------------------------- 1. reads and writes are distinct
+
+def _links(d: Path) -> None:
+    (d / "sub").mkdir()
+    (d / "link.csv").symlink_to(d / "q.csv")
+    os.link(d / "q.csv", d / "hard.csv")
+
+
+DISTINCT = [
+    ("classify-o-scheme-yaml", ["classify", "--scheme", "{d}/s.yaml", "-f", "csv", "-o", "{d}/s.yaml", "what is churn"],
+     "Error: {d}/s.yaml: is also an input file; write the output to another file"),
+    ("classify-o-symlink-to-input", ["classify", "-i", "{d}/q.csv", "-o", "{d}/link.csv"],
+     "Error: {d}/link.csv: is the same file as the input {d}/q.csv; write the output to another file"),
+    ("classify-o-hard-link-to-input", ["classify", "-i", "{d}/q.csv", "-o", "{d}/hard.csv"],
+     "Error: {d}/hard.csv: is the same file as the input {d}/q.csv; write the output to another file"),
+    ("classify-o-dotdot-input", ["classify", "-i", "{d}/q.csv", "-o", "{d}/sub/../q.csv"],
+     "Error: {d}/sub/../q.csv: is the same file as the input {d}/q.csv; write the output to another file"),
+    ("classify-o-file-of-model-folder", ["classify", "-f", "csv", "-o", "{model}/meta.json", "what is churn"],
+     "Error: {model}/meta.json: is read as part of the input folder {model}; write the output outside that folder"),
+    ("prospects-o-personas-yaml", ["prospects", "-i", "{d}/p.csv", "--personas", "{d}/personas.yaml", "-f", "csv", "-o", "{d}/personas.yaml"],
+     "Error: {d}/personas.yaml: is also an input file; write the output to another file"),
+    ("prospects-o-scheme-yaml", ["prospects", "-i", "{d}/p.csv", "--scheme", "{d}/s.yaml", "-f", "json", "-o", "{d}/s.yaml"],
+     "Error: {d}/s.yaml: is also an input file; write the output to another file"),
+    ("prospects-timeline-is-personas", ["prospects", "-i", "{d}/p.csv", "--personas", "{d}/personas.yaml", "--timeline", "{d}/personas.yaml"],
+     "Error: {d}/personas.yaml: is also an input file; write the output to another file"),
+    ("prospects-timeline-is-input", ["prospects", "-i", "{d}/p.csv", "--timeline", "{d}/./p.csv"],
+     "Error: {d}/./p.csv: is the same file as the input {d}/p.csv; write the output to another file"),
+    ("prospects-o-is-timeline", ["prospects", "-i", "{d}/p.csv", "-o", "{d}/out.json", "--timeline", "{d}/sub/../out.json"],
+     "Error: {d}/sub/../out.json: is also the -o output {d}/out.json; write --timeline to another file"),
+    ("prospects-o-document-of-content-folder", ["prospects", "-i", "{d}/p.csv", "--content", "{d}/docs", "-f", "csv", "-o", "{d}/docs/a.md"],
+     "Error: {d}/docs/a.md: is read as part of the input folder {d}/docs; write the output outside that folder"),
+    ("gaps-report-file-is-hard-link-to-questions", ["gaps", "--content", "{d}/c.csv", "--questions", "{d}/q.csv", "-o", "{d}/rep"],
+     ("Error: {d}/rep: writing the report there would overwrite the input {d}/q.csv (the report writes questions.csv); "
+      "write the report to another folder")),
+    ("gaps-report-file-is-personas", ["gaps", "--content", "{d}/c.csv", "--questions", "{d}/q.csv", "--personas", "{d}/rep2/report.md", "-o", "{d}/rep2"],
+     ("Error: {d}/rep2: writing the report there would overwrite the input {d}/rep2/report.md (the report writes report.md); "
+      "write the report to another folder")),
+]
+
+
+@pytest.mark.parametrize("case", DISTINCT, ids=[c[0] for c in DISTINCT])
+def test_output_never_lands_on_a_file_the_command_reads(case, tmp_path, runner, cli, tiny_model_dir):
+    _name, argv, message = case
+    d = tmp_path / "case"
+    d.mkdir()
+    (d / "q.csv").write_bytes(GOOD_Q)
+    (d / "c.csv").write_bytes(b"title,body\nPricing,Our prices per user.\n")
+    (d / "p.csv").write_bytes(b"prospect_id,timestamp,question\na,2026-01-01,what is churn\na,2026-02-01,crm price\n")
+    (d / "s.yaml").write_bytes(SCHEME)
+    (d / "personas.yaml").write_bytes(PERSONAS)
+    (d / "docs").mkdir()
+    (d / "docs" / "a.md").write_bytes(b"# Pricing\nOur prices per user.\n")
+    (d / "out.json").write_bytes(b"[]\n")
+    (d / "rep").mkdir()
+    os.link(d / "q.csv", d / "rep" / "questions.csv")
+    (d / "rep2").mkdir()
+    (d / "rep2" / "report.md").write_bytes(PERSONAS)
+    _links(d)
+    before = _snapshot(d, tiny_model_dir)
+    args = [a.replace("{d}", str(d)).replace("{model}", str(tiny_model_dir)) for a in argv]
+    res = _run(runner, cli, args, tiny_model_dir)
+    assert res.exit_code == 1, res.output
+    assert res.output.strip() == message.replace("{d}", str(d)).replace("{model}", str(tiny_model_dir))
+    assert _snapshot(d, tiny_model_dir) == before
+    assert (d / "link.csv").is_symlink() and not _leftovers(d)
+
+
+def test_a_file_in_an_input_folder_that_is_not_read_may_be_written(tmp_path, runner, cli, tiny_model_dir):
+    d = tmp_path
+    (d / "p.csv").write_bytes(b"prospect_id,timestamp,question\na,2026-01-01,what is churn\n")
+    (d / "docs").mkdir()
+    (d / "docs" / "a.md").write_bytes(b"# Pricing\nOur prices per user.\n")
+    res = _run(runner, cli, ["prospects", "-i", str(d / "p.csv"), "--content", str(d / "docs"), "-o", str(d / "docs" / "summary.csv")],
+               tiny_model_dir)
+    assert res.exit_code == 0, res.output
+    assert (d / "docs" / "summary.csv").read_text(encoding="utf-8").startswith("prospect,")
+
+
+# ----------------------------------------------------------------------------- 2. special files
+# These tests write to /dev/null and /dev/stdout: each first checks, without writing, that the path is
+# taken for what it is, so that a regression fails there instead of replacing the device (as root, it could).
+
+def _guard(path, kind: str) -> None:
+    from contentplan.io.writers import check_output_path
+    assert check_output_path(path) == kind, f"{path} would not be written as {kind}"
+
+
+def test_o_dash_and_dev_stdout_stream_to_stdout(tmp_path, runner, cli, tiny_model_dir):
+    outs = []
+    _guard("/dev/stdout", "stdout")
+    for target in ("-", "/dev/stdout"):
+        res = _run(runner, cli, ["classify", "-f", "csv", "-o", target, "what is churn"], tiny_model_dir)
+        assert res.exit_code == 0, res.output
+        outs.append(res.output)
+    assert outs[0] == outs[1] and outs[0].startswith("text,")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_dev_null_and_a_symlink_to_it_are_written_into_never_replaced(tmp_path, runner, cli, tiny_model_dir):
+    link = tmp_path / "null.csv"
+    link.symlink_to("/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null is not a character device on this machine"
+    for target in ("/dev/null", str(link)):
+        _guard(target, "stream")
+        for fmt in ("csv", "xlsx", "json"):
+            res = _run(runner, cli, ["classify", "-f", fmt, "-o", target, "what is churn"], tiny_model_dir)
+            assert res.exit_code == 0 and res.output == "", res.output
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null.csv"]
+
+
+@pytest.mark.parametrize("fmt,start", [("csv", b"text,"), ("xlsx", b"PK\x03\x04"), ("jsonl", b'{"text"')])
+def test_fifo_is_written_into_and_stays_a_fifo(tmp_path, runner, cli, tiny_model_dir, fmt, start):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = {}
+
+    def reader():
+        with open(fifo, "rb") as fh:
+            got["data"] = fh.read()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    res = _run(runner, cli, ["classify", "-f", fmt, "-o", str(fifo), "what is churn", "prix crm"], tiny_model_dir)
+    t.join(30)
+    assert res.exit_code == 0, res.output
+    assert got["data"].startswith(start)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_xlsx_streams_to_a_pipe_on_stdout(runner, cli, tiny_model_dir):
+    res = runner.invoke(cli, ["classify", "-f", "xlsx", "-o", "-", "what is churn", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0
+    assert res.stdout_bytes.startswith(b"PK\x03\x04")
+
+
+def test_socket_and_stdin_are_refused(runner, cli, tiny_model_dir):
+    d = Path(tempfile.mkdtemp(prefix="cp-"))   # short path: a socket path is limited to ~100 bytes
+    try:
+        sock_path = d / "s.sock"
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(sock_path))
+            res = _run(runner, cli, ["classify", "-f", "csv", "-o", str(sock_path), "what is churn"], tiny_model_dir)
+            assert res.exit_code == 1
+            assert res.output.strip() == f"Error: {sock_path}: is a socket; write the output to a regular file"
+            assert stat.S_ISSOCK(os.stat(sock_path).st_mode)
+    finally:
+        for p in d.iterdir():
+            p.unlink()
+        d.rmdir()
+    with pytest.raises(OutputError):
+        _guard("/dev/stdin", "refused")
+    res = _run(runner, cli, ["classify", "-f", "csv", "-o", "/dev/stdin", "what is churn"], tiny_model_dir)
+    assert res.exit_code == 1
+    assert res.output.strip() == "Error: /dev/stdin: is standard input; pass -o - to write to standard output"
+
+
+def test_atomic_write_never_replaces_a_special_file(tmp_path):
+    from contentplan.io.writers import atomic_write
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError) as err, atomic_write(fifo) as fh:
+        fh.write("x")
+    assert str(err.value) == f"{fifo}: is not a regular file; it is never replaced by one"
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_symlinked_output_is_written_through(tmp_path, runner, cli, tiny_model_dir):
+    real = tmp_path / "runs" / "today.csv"
+    real.parent.mkdir()
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    res = _run(runner, cli, ["classify", "-o", str(link), "what is churn"], tiny_model_dir)
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("text,")
 
 
 # ----------------------------------------------------------------------------- 4. CSV formula injection

@@ -65,16 +65,39 @@ def progress(total: int | None, desc: str, quiet: bool):
     return tqdm(total=total, desc=desc, unit=" rows", disable=bool(disable), file=sys.stderr, leave=False)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``with`` block removes its temporary file or folder."""
+
+
+def _on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs; returns the function restoring the old handler."""
+    import signal
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second SIGTERM must not interrupt the clean-up
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 class ContentplanGroup(click.Group):
     """Turns library errors into one-line messages; no traceback unless CONTENTPLAN_DEBUG=1."""
 
     def invoke(self, ctx):
         from .errors import ContentplanError
         from .terminal import clean_line
+        restore = _on_sigterm()
         try:
             return super().invoke(ctx)
         except ContentplanError as err:
             raise click.ClickException(clean_line(err)) from None
+        except Terminated:
+            click.echo("Error: terminated (SIGTERM); no output file was written", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("Error: interrupted; no output file was written", err=True)
             ctx.exit(130)
@@ -90,6 +113,8 @@ class ContentplanGroup(click.Group):
                 raise
             raise click.ClickException(clean_line(
                 f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it")) from None
+        finally:
+            restore()
 
 
 @click.group(cls=ContentplanGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -245,19 +270,11 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --questions corpora/examples/questions.csv \\
             --personas corpora/examples/personas.yaml -o gap-report
     """
+    from .commands import files_read
     from .gaps import gap_report
-    from .reports import REPORT_FILES
+    from .reports import check_report_folder
     from .terminal import clean_line
-    inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
-    for inp in inputs:
-        if Path(out_dir).resolve() == inp.resolve():
-            raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")
-        # The report's own files must never land on an input (questions.csv in the folder holding questions.csv).
-        for name in REPORT_FILES:
-            target = Path(out_dir) / name
-            if inp.is_file() and target.exists() and (target.resolve() == inp.resolve() or os.path.samefile(target, inp)):
-                raise click.ClickException(f"{out_dir}: writing the report there would overwrite the input {inp} "
-                                           f"(the report writes {name}); write the report to another folder")
+    check_report_folder(out_dir, files_read(content_path, questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
     files = report.write(out_dir, csv_safe=csv_safe)
@@ -338,7 +355,12 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
             --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
     """
     from .commands import files_read
-    from .io.writers import check_distinct_outputs, check_output_path, open_output, write_table
+    from .io.writers import (
+        check_distinct_outputs,
+        check_output_path,
+        open_output,
+        write_table,
+    )
     from .journeys import prospect_journeys
     inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
     check_output_path(output, inputs)

@@ -7,13 +7,18 @@ all or nothing, SIGTERM leaves no temporary file, CSV can be neutralised for spr
 and report.html are inert, and no control character from user data reaches the terminal."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +101,8 @@ DISTINCT = [
     ("gaps-report-file-is-personas", ["gaps", "--content", "{d}/c.csv", "--questions", "{d}/q.csv", "--personas", "{d}/rep2/report.md", "-o", "{d}/rep2"],
      ("Error: {d}/rep2: writing the report there would overwrite the input {d}/rep2/report.md (the report writes report.md); "
       "write the report to another folder")),
+    ("gaps-o-model-folder", ["gaps", "--content", "{d}/c.csv", "--questions", "{d}/q.csv", "-o", "{model}"],
+     "Error: {model}: is also an input; write the report to another folder"),
 ]
 
 
@@ -237,6 +244,162 @@ def test_a_symlinked_output_is_written_through(tmp_path, runner, cli, tiny_model
     res = _run(runner, cli, ["classify", "-o", str(link), "what is churn"], tiny_model_dir)
     assert res.exit_code == 0, res.output
     assert link.is_symlink() and real.read_text(encoding="utf-8").startswith("text,")
+
+
+# ----------------------------------------------------------------------------- 3. gap report folder: all or nothing
+
+def _gaps_args(out: Path, *extra: str) -> list[str]:
+    return ["gaps", "--content", str(FIX / "content.csv"), "--questions", str(FIX / "questions.csv"),
+            "--personas", str(FIX / "personas.yaml"), "-o", str(out), "-q", *extra]
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path, runner, cli, tiny_model_dir):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "briefs.csv").write_bytes(b"my own briefs\n")
+    (mine / "notes.txt").write_bytes(b"notes\n")
+    before = _snapshot(tmp_path)
+    res = _run(runner, cli, _gaps_args(mine), tiny_model_dir)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {mine}: folder is not empty and holds no contentplan report "
+                                  "(no .contentplan-report.json); write the report to a new or empty folder")
+    assert _snapshot(tmp_path) == before and not _leftovers(tmp_path)
+
+
+def test_rerun_replaces_the_report_and_keeps_the_users_files(tmp_path, runner, cli, tiny_model_dir):
+    out = tmp_path / "rep"
+    assert _run(runner, cli, _gaps_args(out), tiny_model_dir).exit_code == 0
+    assert json.loads((out / ".contentplan-report.json").read_text())["generator"] == "contentplan"
+    (out / "notes.md").write_bytes(b"# my notes\n")
+    (out / "drafts").mkdir()
+    (out / "drafts" / "brief-1.md").write_bytes(b"draft\n")
+    (out / "report.md").write_bytes(b"stale\n")
+    res = _run(runner, cli, _gaps_args(out, "--match-threshold", "0.9"), tiny_model_dir)
+    assert res.exit_code == 0, res.output
+    assert (out / "notes.md").read_bytes() == b"# my notes\n"
+    assert (out / "drafts" / "brief-1.md").read_bytes() == b"draft\n"
+    assert (out / "report.md").read_text(encoding="utf-8").startswith("# Content gap report")
+    assert "0.90" in (out / "report.md").read_text(encoding="utf-8")
+    assert not _leftovers(tmp_path)
+
+
+def test_swap_without_an_atomic_exchange_also_keeps_the_users_files(tmp_path, tiny_model_dir, monkeypatch):
+    from contentplan import reports
+    from contentplan.gaps import gap_report
+    monkeypatch.setattr(reports, "_exchange", lambda a, b: False)   # a system without renameat2
+    rep = gap_report(FIX / "content.csv", FIX / "questions.csv", model=tiny_model_dir)
+    out = tmp_path / "rep"
+    rep.write(out)
+    (out / "notes.md").write_bytes(b"mine\n")
+    (out / "gaps.csv").write_bytes(b"stale\n")
+    rep.write(out)
+    assert (out / "notes.md").read_bytes() == b"mine\n" and (out / "gaps.csv").read_bytes() != b"stale\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_a_report_from_before_the_manifest_is_replaced(tmp_path, tiny_model_dir):
+    from contentplan.gaps import gap_report
+    from contentplan.reports import REPORT_FILES
+    out = tmp_path / "old"
+    out.mkdir()
+    for name in REPORT_FILES:
+        (out / name).write_bytes(b"old\n")
+    rep = gap_report(FIX / "content.csv", FIX / "questions.csv", model=tiny_model_dir)
+    rep.write(out)
+    assert (out / "gaps.csv").read_bytes() != b"old\n" and (out / ".contentplan-report.json").is_file()
+
+
+def test_full_disk_mid_report_leaves_the_previous_report_whole(tmp_path, runner, cli, tiny_model_dir, monkeypatch):
+    from contentplan import reports
+    out = tmp_path / "rep"
+    assert _run(runner, cli, _gaps_args(out), tiny_model_dir).exit_code == 0
+    before = _snapshot(out)
+    real, calls = reports._write_file, {"n": 0}
+
+    def full(path, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(reports, "_write_file", full)
+    res = _run(runner, cli, _gaps_args(out, "--match-threshold", "0.9"), tiny_model_dir)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {out}: cannot write the report (No space left on device); nothing was changed there; "
+                                  "free some space or choose another folder")
+    assert _snapshot(out) == before and not _leftovers(tmp_path)
+
+
+_SLOW = """
+import os, sys, time
+from pathlib import Path
+marker, target = sys.argv[1], sys.argv[2]
+import contentplan.io.writers as w
+import contentplan.reports as r
+
+def stall(real):
+    def slow(*a, **k):
+        out = real(*a, **k)
+        Path(marker).write_text("writing")
+        time.sleep(60)
+        return out
+    return slow
+
+if target == "csv":
+    w.csv_text = stall(w.csv_text)
+else:
+    r.write_xlsx = stall(r.write_xlsx)
+from contentplan.cli import cli
+cli(sys.argv[3:], prog_name="contentplan")
+"""
+
+
+def _start_stalled(tmp_path: Path, target: str, args: list[str]) -> tuple[subprocess.Popen, Path]:
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CONTENTPLAN_CACHE": "off", "CONTENTPLAN_NO_PROGRESS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW, str(marker), target, *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the command never started writing: {proc.communicate()}")
+        time.sleep(0.05)
+    return proc, marker
+
+
+def test_sigterm_during_a_file_write_leaves_no_temporary_file(tmp_path, tiny_model_dir):
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "out.csv"
+    out.write_bytes(b"previous output\n")
+    proc, _ = _start_stalled(tmp_path, "csv", ["classify", "-o", str(out), "--model", str(tiny_model_dir), "what is churn"])
+    assert any(p.name.endswith(".tmp") for p in work.iterdir())   # caught mid-write
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == "Error: terminated (SIGTERM); no output file was written"
+    assert out.read_bytes() == b"previous output\n"
+    assert sorted(p.name for p in work.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_killed_during_the_report_leaves_the_previous_report_whole(tmp_path, tiny_model_dir, runner, cli, sig, code):
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "rep"
+    assert _run(runner, cli, _gaps_args(out), tiny_model_dir).exit_code == 0
+    (out / "notes.txt").write_bytes(b"mine\n")
+    before = _snapshot(out)
+    proc, _ = _start_stalled(tmp_path, "xlsx", [*_gaps_args(out, "--match-threshold", "0.9"), "--model", str(tiny_model_dir)])
+    assert _leftovers(work)   # the new report is being written beside the old one
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert _snapshot(out) == before
+    if sig == signal.SIGTERM:
+        assert err.strip() == "Error: terminated (SIGTERM); no output file was written"
+        assert sorted(p.name for p in work.iterdir()) == ["rep"]
 
 
 # ----------------------------------------------------------------------------- 4. CSV formula injection

@@ -16,6 +16,8 @@ import click
 from . import __version__
 
 OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
+                 "(=, +, -, @, tab, CR); default CSV is byte-faithful.")
 
 
 def output_options(func):
@@ -25,6 +27,7 @@ def output_options(func):
     @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
                   help="Write to this file instead of stdout (written atomically).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+    @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -62,15 +65,39 @@ def progress(total: int | None, desc: str, quiet: bool):
     return tqdm(total=total, desc=desc, unit=" rows", disable=bool(disable), file=sys.stderr, leave=False)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``with`` block removes its temporary file or folder."""
+
+
+def _on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs; returns the function restoring the old handler."""
+    import signal
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second SIGTERM must not interrupt the clean-up
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 class ContentplanGroup(click.Group):
     """Turns library errors into one-line messages; no traceback unless CONTENTPLAN_DEBUG=1."""
 
     def invoke(self, ctx):
         from .errors import ContentplanError
+        from .terminal import clean_line
+        restore = _on_sigterm()
         try:
             return super().invoke(ctx)
         except ContentplanError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(clean_line(err)) from None
+        except Terminated:
+            click.echo("Error: terminated (SIGTERM); no output file was written", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("Error: interrupted; no output file was written", err=True)
             ctx.exit(130)
@@ -84,8 +111,10 @@ class ContentplanGroup(click.Group):
         except Exception as err:  # a bug: still one line, with the way to get details
             if os.environ.get("CONTENTPLAN_DEBUG"):
                 raise
-            raise click.ClickException(
-                f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it") from None
+            raise click.ClickException(clean_line(
+                f"unexpected {err.__class__.__name__}: {err}; rerun with CONTENTPLAN_DEBUG=1 for details and report it")) from None
+        finally:
+            restore()
 
 
 @click.group(cls=ContentplanGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,7 +142,7 @@ def cli():
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
 @click.option("--no-explain", is_flag=True, help="Skip the explanation column (a little faster).")
 @output_options
-def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet):
+def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet, csv_safe):
     """Assign a journey stage, confidence, language and search intent to each text.
 
     Every input column is kept (volume, position, URL...), one output row per input row, same order.
@@ -128,7 +157,7 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
     if not texts and not input_path:
         raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")
     run_classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
-                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet))
+                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe)
 
 
 @cli.command()
@@ -193,7 +222,9 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
     from .commands import run_evaluate
     if real and data_path:
         raise click.UsageError("--real and --data are exclusive: --real scores the labeled real text")
-    click.echo(run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real), nl=False)
+    from .terminal import clean_text
+    text = run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real)
+    click.echo(text if fmt == "json" else clean_text(text), nl=False)
 
 
 @cli.command()
@@ -209,7 +240,8 @@ def schemes(name, lang):
         contentplan schemes oni --lang fr
     """
     from .commands import show_schemes
-    click.echo(show_schemes(name, lang), nl=False)
+    from .terminal import clean_text
+    click.echo(clean_text(show_schemes(name, lang)), nl=False)
 
 
 @cli.command()
@@ -225,7 +257,8 @@ def schemes(name, lang):
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet):
+@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet, csv_safe):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -237,24 +270,17 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --questions corpora/examples/questions.csv \\
             --personas corpora/examples/personas.yaml -o gap-report
     """
+    from .commands import files_read
     from .gaps import gap_report
-    from .reports import REPORT_FILES
-    inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
-    for inp in inputs:
-        if Path(out_dir).resolve() == inp.resolve():
-            raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")
-        # The report's own files must never land on an input (questions.csv in the folder holding questions.csv).
-        for name in REPORT_FILES:
-            target = Path(out_dir) / name
-            if inp.is_file() and target.exists() and (target.resolve() == inp.resolve() or os.path.samefile(target, inp)):
-                raise click.ClickException(f"{out_dir}: writing the report there would overwrite the input {inp} "
-                                           f"(the report writes {name}); write the report to another folder")
+    from .reports import check_report_folder
+    from .terminal import clean_line
+    check_report_folder(out_dir, files_read(content_path, questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
-    files = report.write(out_dir)
+    files = report.write(out_dir, csv_safe=csv_safe)
     for line in report.summary_lines():
-        click.echo(line)
-    click.echo(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})")
+        click.echo(clean_line(line))
+    click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
 
 
 @cli.command()
@@ -268,7 +294,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
-def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt):
+@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, csv_safe):
     """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
     confidence, why, and advice.
 
@@ -281,6 +308,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
     """
     from .io.writers import write_table
     from .tagging import check_tags, tag_documents, tags_frame, write_tags
+    from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
     skipped: list[str] = []
@@ -290,9 +318,9 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
     # With --write, a file that could not be read is a file left untagged: an error (exit 1 at the end).
     failed = skipped if do_write else []
     for msg in notes:
-        click.echo(f"skipped: {msg}", err=True)
+        click.echo(clean_line(f"skipped: {msg}"), err=True)
     for msg in skipped:
-        click.echo(f"{'Error' if do_write else 'skipped'}: {msg}", err=True)
+        click.echo(clean_line(f"{'Error' if do_write else 'skipped'}: {msg}"), err=True)
     if not tags:
         if failed:
             raise click.exceptions.Exit(1)
@@ -300,15 +328,15 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
     if do_write:
         n = len(failed)
         for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite, errors=failed):
-            click.echo(msg)
+            click.echo(clean_text(msg))
         for msg in failed[n:]:
-            click.echo(f"Error: {msg}", err=True)
+            click.echo(clean_line(f"Error: {msg}"), err=True)
     else:
-        write_table(tags_frame(tags), fmt)
+        write_table(tags_frame(tags), fmt, csv_safe=csv_safe)
     if do_check:
         problems = check_tags(tags)
         for p in problems:
-            click.echo(p, err=True)
+            click.echo(clean_line(p), err=True)
         if problems:
             raise click.exceptions.Exit(1)
     if failed:
@@ -330,7 +358,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
               help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")
 @output_options
 def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
-              timeline_path, dayfirst, fmt, output, quiet):
+              timeline_path, dayfirst, fmt, output, quiet, csv_safe):
     """Place each prospect on the journey: stage, milestones, score 0-100, next content to send.
 
     Example:
@@ -339,19 +367,27 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         contentplan prospects -i corpora/examples/prospects.csv \\
             --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
     """
-    from .io.writers import atomic_write, check_output_path, write_table
+    from .commands import files_read
+    from .io.writers import (
+        check_distinct_outputs,
+        check_output_path,
+        open_output,
+        write_table,
+    )
     from .journeys import prospect_journeys
-    if timeline_path:
-        check_output_path(timeline_path, [input_path, content_path])
+    inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
+    check_output_path(output, inputs)
+    check_distinct_outputs({"-o": output, "--timeline": timeline_path})
+    timeline_kind = check_output_path(timeline_path, inputs) if timeline_path else None
     rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column,
                             text_column, dayfirst)
     if rep.date_order != "iso" and not quiet:
         click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
                    f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
                    f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
-    write_table(rep.summary, resolve_format(fmt, output), output, inputs=[input_path, content_path])
+    write_table(rep.summary, resolve_format(fmt, output), output, inputs=inputs, csv_safe=csv_safe)
     if timeline_path:
-        with atomic_write(timeline_path) as fh:
+        with open_output(timeline_path, "w", timeline_kind) as fh:
             fh.write(rep.timeline_json() + "\n")
 
 

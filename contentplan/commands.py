@@ -6,26 +6,42 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
 from .pipeline import JourneyModel, classify_frame
 from .schemes import NONE as NONE_LABEL
 from .schemes import formats, list_schemes, load_scheme
+from .terminal import clean_line
 
 CHUNK_ROWS = 4096
 
 
+def files_read(*paths, scheme=None, model_dir=None) -> list:
+    """Every path a command reads, for the output checks: its input files and folders, a scheme YAML
+    (not a built-in scheme name) and the model folder (the shipped one by default)."""
+    from .artifacts import default_model_dir
+    from .schemes import BUILTIN
+    out = [p for p in paths if p and str(p) != "-"]
+    if scheme and str(scheme) not in BUILTIN:
+        out.append(scheme)
+    try:
+        out.append(model_dir or default_model_dir())
+    except ModelError:
+        pass
+    return out
+
+
 def run_classify(texts: Sequence[str], input_path: str | None, text_column: str | None, scheme: str,
                  model_dir: str | None, min_confidence: float | None, brands: Sequence[str], explain: bool,
-                 fmt: str, output: str | None, progress: Callable) -> int:
+                 fmt: str, output: str | None, progress: Callable, csv_safe: bool = False) -> int:
     """Classify texts given inline or in a file, streaming chunk by chunk; returns the row count."""
+    inputs = files_read(input_path, scheme=scheme, model_dir=model_dir)
     sch = load_scheme(scheme)
     model = JourneyModel.load(model_dir)
-    inputs = [input_path] if input_path else []
     rows = 0
-    with StreamWriter(fmt, output, inputs) as writer:
+    with StreamWriter(fmt, output, inputs, csv_safe=csv_safe) as writer:
         if texts:
             frame = pd.DataFrame({"text": list(texts)})
             writer.write(classify_frame(model, frame, "text", sch, min_confidence, brands, explain))
@@ -74,7 +90,7 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
         return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False) + "\n"
     out = []
     for r in reports:
-        out.append(f"== {r.data} — scheme {r.scheme}\n\n")
+        out.append(f"== {clean_line(r.data)} — scheme {clean_line(r.scheme)}\n\n")
         out.append(render_table(r.summary()) + "\n")
         if r.abstention:
             out.append(r.abstention_line() + "\n\n")
@@ -96,7 +112,7 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
         rows.append({"stage": st.id, "label": st.label.get(lang, st.id), "canonical": ", ".join(st.canonical),
                      "description": st.description,
                      "formats": ", ".join(fm[f].label.get(lang, f) for f in st.formats)})
-    head = f"{sch.name}: {sch.description}\n\n"
+    head = f"{clean_line(sch.name)}: {clean_line(sch.description)}\n\n"
     return head + render_table(pd.DataFrame(rows), max_width=70)
 
 

@@ -150,9 +150,9 @@ class GapReport:
         from .reports import render_html
         return render_html(self)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
+    def write(self, out_dir: str | Path, csv_safe: bool = False) -> list[Path]:
         from .reports import write_report
-        return write_report(self, out_dir)
+        return write_report(self, out_dir, csv_safe=csv_safe)
 
 
 # ----------------------------------------------------------------------------- main entry

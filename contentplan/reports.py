@@ -2,22 +2,46 @@
 string escaped by Jinja2 autoescaping), Markdown, CSV files and an XLSX workbook."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import html
 import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
-from .io.writers import atomic_write, write_xlsx
+from .errors import OutputError
+from .io.writers import csv_text, write_xlsx
+from .terminal import clean_line
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
 REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
+MANIFEST = ".contentplan-report.json"   # written last: marks a folder as a contentplan report (safe to replace)
+
+
+# Markdown that would turn user text into markup: emphasis, code, links and images (![](http://...)),
+# strikethrough, math, table pipes; '_' only where it can open or close emphasis (not in snake_case).
+_MD_PUNCT = re.compile(r"([\\`*\[\]!|~$])|(?<![^\W_])_|_(?![^\W_])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(v) -> str:
+    """User text as inert Markdown on one line: HTML and Markdown syntax escaped, line breaks (which
+    could start a heading or a new block) turned into spaces, control characters shown as ``\\xNN``."""
+    s = re.sub(r"[&<>]", lambda m: _HTML[m.group(0)], str(v))
+    s = _MD_PUNCT.sub(lambda m: "\\" + m.group(0), s)
+    return clean_line(s)
 
 
 def _md_cell(v) -> str:
-    s = f"{v:.2f}" if isinstance(v, float) else str(v)
-    return s.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    return md_text(f"{v:.2f}" if isinstance(v, float) else v)
 
 
 def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int | None = None) -> str:
@@ -26,13 +50,13 @@ def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int |
         frame = frame.head(limit)
     if frame.empty:
         return "_none_\n"
-    head = "| " + " | ".join(map(str, frame.columns)) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    head = "| " + " | ".join(map(md_text, frame.columns)) + " |\n|" + "---|" * len(frame.columns) + "\n"
     return head + "".join("| " + " | ".join(_md_cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
 
 
 def render_markdown(report) -> str:
     m = report.meta
-    out = [f"# Content gap report ({report.scheme.name})", "",
+    out = [f"# Content gap report ({md_text(report.scheme.name)})", "",
            f"{m['n_questions']} questions, {m['n_content']} content pieces. "
            f"{m['answered_share']:.0%} of demand is answered by existing content "
            f"(a question is answered when its best content passage reaches similarity {m['match_threshold']:.2f}, "
@@ -127,28 +151,168 @@ def render_html(report) -> str:
                       unanswered=_unanswered(report).head(100).to_dict("records"), version=__version__)
 
 
-def write_report(report, out_dir: str | Path) -> list[Path]:
-    """Write report.html, report.md, gaps/briefs/questions/content CSVs and report.xlsx (each atomically)."""
+def _link_or_copy(src, dst) -> None:
+    """Keep a user's file in the new report folder: a hard link (instant, same bytes), else a copy."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _extras(folder: Path) -> list[Path]:
+    """Entries of a previous report folder that the report does not write: the user's own files."""
+    return [p for p in sorted(folder.iterdir()) if p.name not in REPORT_FILES and p.name != MANIFEST]
+
+
+def _replaceable(out: Path, shown: Path) -> bool:
+    """Whether ``out`` holds a previous report (True), is new or empty (False); refuses any other folder."""
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise OutputError(f"{shown}: exists and is not a folder; pass -o with a folder name")
+    names = {p.name for p in out.iterdir()}
+    if not names:
+        return False
+    if (out / MANIFEST).is_file() or set(REPORT_FILES) <= names:   # the latter: a report from before the manifest
+        return True
+    raise OutputError(f"{shown}: folder is not empty and holds no contentplan report (no {MANIFEST}); "
+                      "write the report to a new or empty folder")
+
+
+def check_report_folder(out_dir: str | Path, inputs=()) -> None:
+    """Refuse a report folder that is an input, that would overwrite an input with one of the report's
+    files, or that holds other files than a previous report (see :func:`write_report`)."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        from .errors import OutputError
-        raise OutputError(f"{out}: exists and is not a folder; pass -o with a folder name")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    frames = {"gaps": report.gaps, "briefs": report.briefs, "questions": report.questions, "content": report.content}
-    for key, name in CSV_FILES.items():
-        with atomic_write(out / name) as fh:
-            fh.write(frames[key].to_csv(index=False, float_format="%.4f", lineterminator="\n"))
-        written.append(out / name)
-    with atomic_write(out / "report.md") as fh:
-        fh.write(report.to_markdown())
-    written.append(out / "report.md")
-    with atomic_write(out / "report.html") as fh:
-        fh.write(report.to_html())
-    written.append(out / "report.html")
-    buf = io.BytesIO()
-    write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf)
-    with atomic_write(out / "report.xlsx", "wb") as fh:
-        fh.write(buf.getvalue())
-    written.append(out / "report.xlsx")
-    return written
+    for inp in inputs:
+        if inp is None or str(inp) in ("", "-"):
+            continue
+        inp = Path(inp)
+        if out.exists() and _same(out, inp):
+            raise OutputError(f"{out_dir}: is also an input; write the report to another folder")
+        # The report's own files must never land on an input (questions.csv in the folder holding questions.csv).
+        for name in (*REPORT_FILES, MANIFEST):
+            target = out / name
+            if inp.is_file() and target.exists() and _same(target, inp):
+                raise OutputError(f"{out_dir}: writing the report there would overwrite the input {inp} "
+                                  f"(the report writes {name}); write the report to another folder")
+    _replaceable(Path(os.path.realpath(out)), out)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.realpath(a) == os.path.realpath(b) or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where not supported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(new: Path, final: Path) -> Path | None:
+    """Put the finished folder ``new`` at ``final``; returns where the previous folder now is (to remove)."""
+    if not final.exists():
+        os.rename(new, final)
+        return None
+    if _exchange(new, final):
+        return new
+    # No atomic exchange: two renames; ``final`` is missing only between them, never half old, half new.
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+    os.rmdir(old)
+    os.rename(final, old)
+    try:
+        os.rename(new, final)
+    except BaseException:
+        os.rename(old, final)
+        raise
+    return old
+
+
+def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Path]:
+    """Write report.html, report.md, gaps/briefs/questions/content CSVs and report.xlsx, all or nothing.
+
+    The report is written into a temporary sibling folder, then swapped in for ``out_dir`` in one
+    rename: an error, Ctrl-C, SIGTERM, SIGKILL or a full disk leaves the previous folder as it was.
+    Only a new or empty folder, or a previous report (it holds the manifest ``.contentplan-report.json``,
+    written last), is replaced; files the user added to a previous report are kept."""
+    shown = Path(out_dir)
+    final = Path(os.path.realpath(shown))   # absolute ('-o .' has a parent); a symlinked folder: its target
+    previous = _replaceable(final, shown)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as err:
+        raise OutputError(f"{shown}: cannot create the report folder ({err.strerror or err}); choose another folder") from None
+    previous_now = None
+    try:
+        frames = {"gaps": report.gaps, "briefs": report.briefs, "questions": report.questions, "content": report.content}
+        texts = {name: csv_text(frames[key], safe=csv_safe) for key, name in CSV_FILES.items()}
+        texts["report.md"] = report.to_markdown()
+        texts["report.html"] = report.to_html()
+        for name, text in texts.items():
+            _write_file(tmp / name, text.encode("utf-8"))
+        buf = io.BytesIO()
+        write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf)
+        _write_file(tmp / "report.xlsx", buf.getvalue())
+        if previous:
+            for extra in _extras(final):
+                if extra.is_dir() and not extra.is_symlink():
+                    shutil.copytree(extra, tmp / extra.name, symlinks=True, copy_function=_link_or_copy)
+                else:
+                    _link_or_copy(extra, tmp / extra.name)
+        manifest = {"generator": "contentplan", "version": __version__, "files": sorted(texts) + ["report.xlsx"]}
+        _write_file(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+        _fsync_dir(tmp)
+        mode = final.stat().st_mode & 0o777 if final.exists() else 0o777 & ~_umask()
+        os.chmod(tmp, mode)
+        previous_now = _swap_in(tmp, final)
+        _fsync_dir(final.parent)
+    except OSError as err:   # a full disk, a quota, a read-only or vanished folder
+        raise OutputError(f"{shown}: cannot write the report ({err.strerror or err}); nothing was changed there; "
+                          "free some space or choose another folder") from None
+    finally:
+        # Before the swap: the unfinished folder; after it, the previous report.
+        for leftover in (tmp, previous_now):
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
+    return [shown / name for name in ("gaps.csv", "briefs.csv", "questions.csv", "content.csv", "report.md",
+                                      "report.html", "report.xlsx")]
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o644)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

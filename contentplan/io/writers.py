@@ -1,10 +1,18 @@
-"""Writers: aligned terminal table, CSV, JSON, JSONL, XLSX; to stdout or a file, written atomically."""
+"""Writers: aligned terminal table, CSV, JSON, JSONL, XLSX; to stdout or a file, written atomically.
+
+Output paths are checked before any work: never a folder, never a file the command reads (compared
+after resolving symlinks, ``..`` and hard links), never a special file replaced by a regular one
+(a FIFO or character device is written into, ``/dev/stdout`` and ``-`` stream to stdout).
+"""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -12,41 +20,166 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import OutputError
+from ..terminal import clean_line, clean_text  # noqa: F401  (clean_text re-exported)
 
 FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 
+# /dev/stdout and friends name a descriptor this process already has open: write to it, never open/replace the path.
+_STD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_FD_PATH = re.compile(r"/(?:dev/fd|proc/self/fd)/(\d+)")
 
-def check_output_path(output: str | Path | None, inputs=()) -> None:
-    """Refuse an output path that is a folder, an input file, or in a folder that does not exist."""
-    if output is None or str(output) == "-":
-        return
+
+def _fd_of(output) -> int | None:
+    s = os.path.normpath(str(output))
+    if s in _STD_NAMES:
+        return _STD_NAMES[s]
+    m = _FD_PATH.fullmatch(s)
+    return int(m.group(1)) if m else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Same file after resolving symlinks, ``.``/``..`` and hard links (st_dev/st_ino)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == os.path.realpath(folder)
+    except ValueError:
+        return False
+
+
+def _folder_reads(folder: Path, path: Path) -> bool:
+    """Whether reading the input ``folder`` reads ``path``: a document inside it, or any file of a model folder."""
+    from .documents import DOC_EXTS
+    return path.suffix.lower() in DOC_EXTS or (folder / "meta.json").is_file()
+
+
+def input_collision(output: str | Path, inputs=()) -> str | None:
+    """The reason ``output`` (an existing regular file) is also something the command reads, else None."""
     out = Path(output)
-    if out.is_dir():
-        raise OutputError(f"{out}: is a directory; pass a file name for -o")
+    try:
+        st_out = os.stat(out)
+    except OSError:
+        return None          # a file that does not exist yet is read by nobody
     for inp in inputs:
-        if inp is None or str(inp) == "-":
+        if inp is None or str(inp) in ("", "-"):
             continue
+        ip = Path(inp)
         try:
-            if out.exists() and Path(inp).exists() and out.resolve() == Path(inp).resolve():
-                raise OutputError(f"{out}: is also an input file; write the output to another file")
+            st_in = os.stat(ip)
         except OSError:
             continue
-    parent = out.parent if str(out.parent) else Path(".")
+        if stat.S_ISDIR(st_in.st_mode):
+            if _inside(out, ip) and _folder_reads(ip, Path(os.path.realpath(out))):
+                return f"is read as part of the input folder {inp}; write the output outside that folder"
+            if st_out.st_nlink > 1:   # a hard link to a file inside the folder
+                for root, _dirs, files in os.walk(ip):
+                    for name in files:
+                        cand = Path(root) / name
+                        if _folder_reads(ip, cand) and _same_file(out, cand):
+                            return f"is the same file as {cand}, read from the input folder {inp}; write the output to another file"
+            continue
+        if (st_in.st_dev, st_in.st_ino) == (st_out.st_dev, st_out.st_ino):
+            if str(inp) == str(output):
+                return "is also an input file; write the output to another file"
+            return f"is the same file as the input {inp}; write the output to another file"
+    return None
+
+
+def output_kind(output: str | Path | None) -> str:
+    """How ``output`` is written: 'stdout'; 'fd' (/dev/stderr, /dev/fd/N: an open descriptor, written
+    into); 'stream' (a FIFO or character device, or a symlink to one: opened and written into, never
+    replaced); 'file' (a regular file or a new one: written to a temporary file, then renamed)."""
+    if output is None or str(output) == "-":
+        return "stdout"
+    fd = _fd_of(output)
+    if fd is not None:
+        return "stdout" if fd == 1 else "fd"
+    try:
+        mode = os.stat(output).st_mode
+    except OSError:
+        return "file"
+    return "stream" if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) else "file"
+
+
+_KIND_NAMES = {stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def check_output_path(output: str | Path | None, inputs=()) -> str:
+    """Refuse an output path that is a folder, an input file (or a file an input folder reads), a
+    block device or socket, or in a folder that does not exist. Returns :func:`output_kind`."""
+    if output is None or str(output) == "-":
+        return "stdout"
+    out, shown = Path(output), str(output)
+    fd = _fd_of(output)
+    if fd is not None:
+        if fd == 0:
+            raise OutputError(f"{shown}: is standard input; pass -o - to write to standard output")
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise OutputError(f"{shown}: file descriptor {fd} is not open; open it in the shell ({fd}>FILE) "
+                              "or pass another -o") from None
+        return "stdout" if fd == 1 else "fd"
+    if out.is_dir():
+        raise OutputError(f"{shown}: is a directory; pass a file name for -o")
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise OutputError(f"{shown}: cannot be used as output ({err.strerror}); choose another output path") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            if not os.access(out, os.W_OK):
+                raise OutputError(f"{shown}: is not writable; choose another output path")
+            return "stream"
+        what = _KIND_NAMES.get(stat.S_IFMT(mode), "not a regular file")
+        raise OutputError(f"{shown}: is {what}; write the output to a regular file")
+    why = input_collision(output, inputs)
+    if why:
+        raise OutputError(f"{shown}: {why}")
+    target = Path(os.path.realpath(out)) if out.is_symlink() else out   # a symlink is written through
+    parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
-        raise OutputError(f"{out}: folder {parent} does not exist; create it first")
+        raise OutputError(f"{shown}: folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
-        raise OutputError(f"{out}: folder {parent} is not writable; choose another output path")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise OutputError(f"{out}: file is read-only; choose another output path")
+        raise OutputError(f"{shown}: folder {parent} is not writable; choose another output path")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(f"{shown}: file is read-only; choose another output path")
+    return "file"
+
+
+def check_distinct_outputs(outputs: dict[str, str | Path | None]) -> None:
+    """Two outputs of one command (``-o`` and ``--timeline``) must not be the same file."""
+    seen: list[tuple[str, str | Path]] = []
+    for option, path in outputs.items():
+        if path is None or output_kind(path) != "file":
+            continue
+        for other_opt, other in seen:
+            if os.path.realpath(path) == os.path.realpath(other) or _same_file(Path(path), Path(other)):
+                raise OutputError(f"{path}: is also the {other_opt} output {other}; write {option} to another file")
+        seen.append((option, path))
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8"):
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
-    On any error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was.
+    On any error (or Ctrl-C, or SIGTERM under the CLI) the temporary file is removed and ``path`` is
+    left as it was. A symlink is written through (its target is replaced, the link kept); a special
+    file (FIFO, device, socket) is never replaced: use :func:`open_output` for those.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OutputError(f"{path}: is not a regular file; it is never replaced by one")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent) or ".")
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None,
@@ -65,18 +198,73 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         raise
 
 
+@contextlib.contextmanager
+def open_output(output: str | Path | None, mode: str = "w", kind: str | None = None):
+    """A file object for ``output`` by its :func:`output_kind`: stdout, an open descriptor, a FIFO or
+    character device written into directly, or a regular file written atomically."""
+    kind = kind or output_kind(output)
+    binary = "b" in mode
+    if kind == "file":
+        with atomic_write(output, mode) as fh:
+            yield fh
+        return
+    if kind == "stdout" or (kind == "fd" and _fd_of(output) == 2):
+        stream = sys.stdout if kind == "stdout" else sys.stderr
+        stream.flush()
+        fh = stream.buffer if binary else stream
+        yield fh
+        fh.flush()
+        return
+    if kind == "fd":
+        fh = os.fdopen(os.dup(_fd_of(output)), mode, encoding=None if binary else "utf-8", newline=None if binary else "")
+    else:
+        fh = open(output, mode, encoding=None if binary else "utf-8", newline=None if binary else "")  # noqa: SIM115
+    with fh:
+        yield fh
+
+
+# ----------------------------------------------------------------------------- CSV formula injection
+
+# A spreadsheet opening a CSV runs a cell starting with one of these as a formula (=HYPERLINK, +cmd|...,
+# -2+3, @SUM); tab and CR are OWASP's other triggers; the full-width forms are read as their ASCII twins.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` (shown as text); numbers,
+    and text such as ``-3.5`` or ``+33612345678`` that is just a number, are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and header run through :func:`neutralise_cell`."""
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        dtype = out.dtypes.iloc[i]
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            out.isetitem(i, out.iloc[:, i].map(neutralise_cell))
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
+
+
+# ----------------------------------------------------------------------------- formats
+
 def _json_safe(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", force_ascii=False, double_precision=6))
 
 
 def render_table(frame: pd.DataFrame, max_width: int = 60) -> str:
-    """An aligned plain-text table for a terminal; long cells are shortened with an ellipsis."""
-    cols = [str(c) for c in frame.columns]
+    """An aligned plain-text table for a terminal; long cells are shortened with an ellipsis, and
+    control characters in cells never reach the terminal (:func:`clean_line`)."""
+    cols = [clean_line(c) for c in frame.columns]
     rows = []
     for rec in frame.itertuples(index=False):
         cells = []
         for v in rec:
-            s = _fmt_cell(v).replace("\n", " ").replace("\t", " ")
+            s = clean_line(_fmt_cell(v))
             cells.append(s if len(s) <= max_width else s[: max_width - 1] + "…")
         rows.append(cells)
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
@@ -92,42 +280,67 @@ def _fmt_cell(v) -> str:
     return "" if v is None else str(v)
 
 
-def _csv_text(frame: pd.DataFrame, header: bool = True) -> str:
-    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n")
+def csv_text(frame: pd.DataFrame, header: bool = True, safe: bool = False) -> str:
+    """CSV text: byte-faithful by default; ``safe`` neutralises formula-like cells (``--csv-safe``)."""
+    if safe:
+        frame = csv_safe_frame(frame)
+    # Python's csv writer quotes a cell holding '\n' but not one holding a bare '\r', which every reader
+    # (and Excel) takes for a line break: such a cell would split its row, and could start a new row
+    # with a formula. Then text cells are quoted (rare; the values stay exact).
+    quoting = csv.QUOTE_NONNUMERIC if _has_cr(frame, header) else csv.QUOTE_MINIMAL
+    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", quoting=quoting)
+
+
+def _has_cr(frame: pd.DataFrame, header: bool) -> bool:
+    if header and any(isinstance(c, str) and "\r" in c for c in frame.columns):
+        return True
+    for i in range(frame.shape[1]):
+        dtype = frame.dtypes.iloc[i]
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            col = frame.iloc[:, i]
+            if col.map(lambda v: isinstance(v, str) and "\r" in v).any():
+                return True
+    return False
+
+
+_csv_text = csv_text
 
 
 def _jsonl_text(frame: pd.DataFrame) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _json_safe(frame))
 
 
-def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=()) -> None:
+def _xlsx_to_terminal(kind: str, output) -> bool:
+    stream = sys.stdout if kind == "stdout" else sys.stderr if kind == "fd" and _fd_of(output) == 2 else None
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=(),
+                csv_safe: bool = False) -> None:
     """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-')."""
     if fmt not in FORMATS:
         raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
-    to_stdout = output is None or str(output) == "-"
+    kind = check_output_path(output, inputs)
     if fmt == "xlsx":
-        if to_stdout:
+        if _xlsx_to_terminal(kind, output):
             raise OutputError("xlsx output needs a file: pass -o FILE.xlsx")
-        check_output_path(output, inputs)
         buf = io.BytesIO()
         write_xlsx({"results": frame}, buf)
-        with atomic_write(output, "wb") as fh:
+        with open_output(output, "wb", kind) as fh:
             fh.write(buf.getvalue())
         return
     if fmt == "table":
         text = render_table(frame)
     elif fmt == "csv":
-        text = _csv_text(frame)
+        text = csv_text(frame, safe=csv_safe)
     elif fmt == "json":
         text = json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n"
     else:
         text = _jsonl_text(frame)
-    if to_stdout:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    check_output_path(output, inputs)
-    with atomic_write(output) as fh:
+    with open_output(output, "w", kind) as fh:
         fh.write(text)
 
 
@@ -167,13 +380,11 @@ class StreamWriter:
     Other formats are accumulated and written at close (they need the whole table).
     """
 
-    def __init__(self, fmt: str, output: str | Path | None, inputs=()):
+    def __init__(self, fmt: str, output: str | Path | None, inputs=(), csv_safe: bool = False):
         if fmt not in FORMATS:
             raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
-        self.fmt, self.output, self.inputs = fmt, output, inputs
-        self._to_stdout = output is None or str(output) == "-"
-        if not self._to_stdout:
-            check_output_path(output, inputs)
+        self.fmt, self.output, self.inputs, self.csv_safe = fmt, output, inputs, csv_safe
+        self._kind = check_output_path(output, inputs)
         self._parts: list[pd.DataFrame] = []
         self._ctx = None
         self._fh = None
@@ -181,27 +392,21 @@ class StreamWriter:
 
     def __enter__(self):
         if self.fmt in ("csv", "jsonl"):
-            if self._to_stdout:
-                self._fh = sys.stdout
-            else:
-                self._ctx = atomic_write(self.output)
-                self._fh = self._ctx.__enter__()
+            self._ctx = open_output(self.output, "w", self._kind)
+            self._fh = self._ctx.__enter__()
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
         if self._fh is None:
             self._parts.append(frame)
             return
-        self._fh.write(_csv_text(frame, header=self._header) if self.fmt == "csv" else _jsonl_text(frame))
+        self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe) if self.fmt == "csv" else _jsonl_text(frame))
         self._header = False
 
     def __exit__(self, exc_type, exc, tb):
         if self._ctx is not None:
             return self._ctx.__exit__(exc_type, exc, tb)
-        if self._fh is sys.stdout:
-            sys.stdout.flush()
-            return False
         if exc_type is None:
             frame = pd.concat(self._parts, ignore_index=True) if self._parts else pd.DataFrame()
-            write_table(frame, self.fmt, self.output, self.inputs)
+            write_table(frame, self.fmt, self.output, self.inputs, csv_safe=self.csv_safe)
         return False

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .formats_detect import detect_format, normalise_format
+from .formats_detect import cms_type, detect_format, normalise_format
 from .io.documents import DOC_EXTS, read_documents
 from .io.encoding import display_name
-from .io.tables import detect_column, read_table
+from .io.tables import carried_names, detect_column, read_table, taxonomy_columns
 from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from .pipeline import JourneyModel
@@ -61,7 +61,26 @@ def match_threshold_for(embedder: str) -> float:
 # ----------------------------------------------------------------------------- inputs
 
 def read_content(source, where: str | None = None) -> pd.DataFrame:
-    """Inventory as a DataFrame (title, body, url, format, persona, date, lang) from a table, a document or a folder."""
+    """Inventory as a DataFrame (title, body, url, format, persona, date, lang, taxonomy, object_type)
+    from a table, a document or a folder."""
+    return _read_content(source, where)[0]
+
+
+_HTML_CELL = re.compile(r"<\s*(html|body|main|article|section|div|p|h[1-6]|span|br|table|ul|ol|li|figure|img)\b[^>]*>|<!--\s*wp:", re.IGNORECASE)
+
+
+def _html_text(body: str) -> str:
+    """The text of a body a CMS exports as HTML (WordPress Content, HubSpot Post Body, Shopify Body HTML)."""
+    if "<" not in body or not _HTML_CELL.search(body[:5000]):
+        return body
+    from .io.documents import html_to_text
+    title, text = html_to_text(body)
+    return text or title
+
+
+def _read_content(source, where: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(roles, input columns to carry into content.csv). The title and URL columns are not carried
+    twice: the report's ``title`` and ``url`` hold them unchanged."""
     if isinstance(source, pd.DataFrame):
         frame, name = source.copy(), where or "content"
     else:
@@ -69,23 +88,51 @@ def read_content(source, where: str | None = None) -> pd.DataFrame:
         name = display_name(source)
         if p.is_dir() or p.suffix.lower() in DOC_EXTS - {".txt", ".text"}:
             docs = read_documents(p)
-            return pd.DataFrame({
+            inv = pd.DataFrame({
                 "title": [d.title for d in docs], "body": [d.text for d in docs], "url": [d.path for d in docs],
                 "format": [str(d.meta.get("content_format") or d.meta.get("format") or "") for d in docs],
                 "persona": [str(d.meta.get("persona") or "") for d in docs],
                 "date": [str(d.meta.get("date") or "") for d in docs], "lang": ["" for _ in docs],
+                "taxonomy": ["" for _ in docs], "object_type": ["" for _ in docs],
                 "_meta": [d.meta for d in docs]})
+            return inv, pd.DataFrame(index=range(len(inv)))
         frame = read_table(source)
+    frame = frame.reset_index(drop=True)
+    ctype = detect_column(frame, "cms_type", None, where=name, required=False)
     cols = {}
     for role in ("title", "body", "url", "format", "persona", "date", "lang"):
-        taken = tuple(cols.values())
+        taken = tuple(c for c in (*cols.values(), ctype) if c)
         cols[role] = detect_column(frame, role, None, where=name, required=False, exclude=taken)
     if not cols["title"] and not cols["body"]:
         raise InputError(f"{name}: no title or body column found (columns found: {', '.join(map(str, frame.columns))}); "
                          "name them 'title' and 'body' (or 'text')")
     out = pd.DataFrame({role: (frame[c].astype(str).tolist() if c else [""] * len(frame)) for role, c in cols.items()})
+    out["body"] = [_html_text(b) for b in out.body]
+    tax = taxonomy_columns(frame, exclude=tuple(c for c in cols.values() if c))
+    out["taxonomy"] = [" | ".join(v for v in vals if v.strip()) for vals in zip(*(frame[c].astype(str) for c in tax))] \
+        if tax else ""
+    out["object_type"] = frame[ctype].astype(str).tolist() if ctype else ""
+    # A "format" that is a CMS object type (Drupal type: article/page) is a weak cue, not a declared format.
+    is_type = out.format.map(lambda v: cms_type(v) is not None)
+    out.loc[is_type & (out.object_type == ""), "object_type"] = out.format[is_type & (out.object_type == "")]
+    out.loc[is_type, "format"] = ""
     out["_meta"] = [{} for _ in range(len(out))]
-    return out
+    carry = frame[[c for c in frame.columns if c not in (cols["title"], cols["url"])]].astype(str)
+    return out, carry
+
+
+def content_formats(inv: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(format, format_source) of each piece of a :func:`read_content` inventory: a declared format
+    wins; otherwise title cues, categories/tags, URL, text, and last the CMS object type."""
+    fmts, fsrc = [], []
+    for row, meta in zip(inv.itertuples(), inv["_meta"]):
+        declared = normalise_format(row.format)
+        if declared:
+            fmts.append(declared); fsrc.append("declared")
+        else:
+            f, why = detect_format(row.title, row.body, row.url, meta, taxonomy=row.taxonomy, object_type=row.object_type)
+            fmts.append(f); fsrc.append(f"detected ({why})")
+    return fmts, fsrc
 
 
 def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:
@@ -140,6 +187,9 @@ class GapReport:
                          f"{r.supply} piece(s), coverage {cov}")
         for r in self.briefs.head(top).itertuples():
             lines.append(f"  brief #{r.rank}: [{r.stage} / {r.persona}] {r.topic} -> {r.recommended_formats}")
+        renamed = [f"{f}: {', '.join(v)}" for f, v in m.get("renamed_columns", {}).items() if v]
+        if renamed:
+            lines.append(f"  input columns renamed (a report column has the same name): {'; '.join(renamed)}")
         return lines
 
     def to_markdown(self) -> str:
@@ -175,7 +225,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
-    inv = read_content(content)
+    inv, c_carry = _read_content(content)
     qs = read_questions(questions, text_column)
     threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
 
@@ -193,14 +243,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         "canonical_stage": c_dec.canonical,
     })
     content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
-    fmts, fsrc = [], []
-    for row, meta in zip(inv.itertuples(), inv["_meta"]):
-        declared = normalise_format(row.format)
-        if declared:
-            fmts.append(declared); fsrc.append("declared")
-        else:
-            f, why = detect_format(row.title, row.body, row.url, meta)
-            fmts.append(f); fsrc.append(f"detected ({why})")
+    fmts, fsrc = content_formats(inv)
     content["format"] = fmts
     content["format_source"] = fsrc
     content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
@@ -281,6 +324,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
                         "content_unclear": int((content.stage == UNCLEAR).sum()), "content_none": int((content.stage == NONE).sum())},
     }
     qdf = qdf.drop(columns=["weight"])
+    # Every input column is kept, after the report's own columns (never two names equal but for case).
+    c_out = carried_names(list(c_carry.columns), list(content.columns))
+    meta["renamed_columns"] = {"content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
+    content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
 
 

@@ -215,12 +215,14 @@ def schemes(name, lang):
 @cli.command()
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(exists=False), required=True,
               help="Content inventory (CSV/XLSX/JSON table) or a folder of .md/.html/.txt/.docx files.")
-@click.option("--questions", "questions_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True), required=True,
-              help="Questions / queries (table or text file); persona, volume, source, date columns are used when present.")
+@click.option("--questions", "questions_path", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), required=True,
+              help="Questions / queries (table or text file); persona, volume, date columns are used when present. "
+                   "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
+                   "its demand counted once (see the README).")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
-@click.option("--text-column", help="Column of the questions file holding the text.")
+@click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
@@ -236,10 +238,12 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content corpora/examples/content.csv \\
             --questions corpora/examples/questions.csv \\
             --personas corpora/examples/personas.yaml -o gap-report
+        contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
+            --questions semrush.csv --questions sales-notes.csv
     """
     from .gaps import gap_report
     from .reports import REPORT_FILES
-    inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
+    inputs = [Path(p) for p in (content_path, *questions_path, personas_path) if p and p != "-"]
     for inp in inputs:
         if Path(out_dir).resolve() == inp.resolve():
             raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")
@@ -250,7 +254,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
                 raise click.ClickException(f"{out_dir}: writing the report there would overwrite the input {inp} "
                                            f"(the report writes {name}); write the report to another folder")
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
-    report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
+    report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
+                        progress=say)
     files = report.write(out_dir)
     for line in report.summary_lines():
         click.echo(line)

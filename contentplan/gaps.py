@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from .errors import InputError
 from .formats_detect import cms_type, detect_format, normalise_format
 from .io.documents import DOC_EXTS, read_documents
 from .io.encoding import display_name
-from .io.tables import carried_names, detect_column, read_table, taxonomy_columns
+from .io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
 from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from .pipeline import JourneyModel
@@ -135,27 +136,125 @@ def content_formats(inv: pd.DataFrame) -> tuple[list[str], list[str]]:
     return fmts, fsrc
 
 
+def fold_query(text: str) -> str:
+    """The key under which the same query from several sources is one question: case, accents,
+    punctuation and spaces folded ("Prix CRM ?" = "prix  crm" = "prix crm")."""
+    s = unicodedata.normalize("NFKD", str(text).lower().replace("’", "'"))
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return re.sub(r"[^\w']+", " ", s).strip()
+
+
 def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:
-    """Questions as a DataFrame (question, persona, volume, source, date) from a table or text file."""
-    if isinstance(source, pd.DataFrame):
-        frame, name = source.copy(), where or "questions"
-    else:
-        frame, name = read_table(source), display_name(source)
-    tcol = detect_column(frame, "text", text_column, where=name, option="--text-column")
-    out = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
-    for role in ("persona", "volume", "source", "date"):
-        c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
-        out[role] = frame[c].astype(str).tolist() if c else ""
-    vol = pd.to_numeric(out["volume"].str.replace(r"[\s ,]", "", regex=True), errors="coerce")
+    """Questions as a DataFrame (question, persona, volume, source, date, weight, mentions) from one
+    table or text file, or from several (a list): see :func:`_read_question_sources`."""
+    return _read_question_sources(source, text_column, where)[0]
+
+
+def _source_list(source) -> list:
+    return list(source) if isinstance(source, (list, tuple)) else [source]
+
+
+def _read_question_sources(source, text_column: str | None = None, where: str | None = None
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(questions, input columns to carry into questions.csv), one row per distinct query.
+
+    Several sources (Search Console, Semrush, sales notes, tickets) are read one after the other;
+    ``source`` is the file each row came from. The same query (see :func:`fold_query`) is one
+    question, whatever the number of rows and files it appears in. Its demand (``weight``):
+
+    - rows with a volume (search volume, impressions, clicks) measure the same searches seen by
+      several tools: the question takes the largest, never the sum;
+    - rows without one (a sales call, a ticket, a chat) are people asking: each adds the weight of
+      the median query (1 when no source has volumes), as a single file always counted them.
+
+    ``volume`` is the volume that counted (the largest); ``mentions`` the rows merged; persona,
+    date and the carried columns take the first non-empty value in the order the sources were given.
+    """
+    sources = _source_list(source)
+    several = len(sources) > 1
+    names = [(where or "questions") if isinstance(s, pd.DataFrame) else display_name(s) for s in sources]
+    seen: dict = {}
+    for s, n in zip(sources, names):
+        if isinstance(s, pd.DataFrame):
+            continue
+        key = "-" if str(s) == "-" else Path(s).resolve()
+        if key in seen:
+            raise InputError(f"{n}: this questions file is given twice; give each file once")
+        seen[key] = n
+    short = [Path(n).name if not isinstance(s, pd.DataFrame) and str(s) != "-" else n for s, n in zip(sources, names)]
+    if len(set(short)) < len(short):
+        short = [n if isinstance(s, pd.DataFrame) else display_name(s) for s, n in zip(sources, names)]
+    if several and len(set(short)) < len(short):
+        short = [f"{n} [{i + 1}]" for i, n in enumerate(short)]
+    parts, extras = [], []
+    carried: dict[str, str] = {}          # lower-cased input name -> the first spelling seen
+    for s, name, label in zip(sources, names, short):
+        frame = s.copy() if isinstance(s, pd.DataFrame) else read_table(s)
+        frame = frame.reset_index(drop=True)
+        explicit = text_column
+        if several and explicit and explicit.lower() not in {str(c).lower() for c in frame.columns}:
+            explicit = None               # several files: --text-column names the column of the files that have it
+        tcol = detect_column(frame, "text", explicit, where=name, option="--text-column")
+        part = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
+        for role in ("persona", "volume", "date"):
+            c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
+            part[role] = frame[c].astype(str).tolist() if c else ""
+        part["source"] = label
+        icol = detect_column(frame, "intent", None, where=name, required=False, exclude=(tcol,))
+        metrics = metric_columns(frame, exclude=tuple(c for c in (tcol, icol) if c))
+        extra = pd.DataFrame(index=part.index)
+        if icol:
+            extra["\x00intent"] = frame[icol].astype(str)
+        for metric, c in metrics.items():
+            extra[f"\x00{metric}"] = frame[c].astype(str)
+        for c in frame.columns:
+            if c in (tcol, icol) or c in metrics.values():
+                continue
+            spelling = carried.setdefault(str(c).lower(), str(c))
+            if spelling in extra.columns:    # "Tags" and "tags" in one file: both kept (renamed later)
+                spelling = str(c)
+            extra[spelling] = frame[c].astype(str)
+        parts.append(part)
+        extras.append(extra)
+    rows = pd.concat(parts, ignore_index=True)
+    extra = pd.concat(extras, ignore_index=True).fillna("") if extras else pd.DataFrame(index=rows.index)
+    vol = pd.to_numeric(rows.volume.str.replace(r"[\s\u00a0,]", "", regex=True), errors="coerce")
     vol = vol.where(vol > 0)
-    if vol.notna().any():
-        # Each question weighs its search volume; one without volume (sales call, ticket, chat)
-        # weighs as much as the median query, so both kinds of demand count.
-        out["weight"] = vol.fillna(float(vol.median()))
+    has_volume = bool(vol.notna().any())
+    unit = float(vol.median()) if has_volume else 1.0
+    keys = rows.question.map(fold_query)
+    keys = keys.where(keys != "", pd.Series([f"\x00{i}" for i in range(len(rows))]))   # blank rows stay apart
+    rows["_key"], rows["_vol"] = keys, vol
+    groups = rows.groupby("_key", sort=False)
+    first = groups.head(1).set_index("_key")
+    top = rows[vol.notna()].sort_values("_vol", ascending=False, kind="stable").drop_duplicates("_key").set_index("_key")
+    blank = rows[["_key", "persona", "date", "volume"]].replace("", np.nan)
+    firsts = blank.groupby("_key", sort=False).first().fillna("")
+    out = pd.DataFrame({"question": first.question})
+    out["persona"] = firsts.persona.reindex(out.index).fillna("")
+    vol_raw = top.volume.reindex(out.index)
+    out["volume"] = vol_raw.where(vol_raw.notna(), firsts.volume.reindex(out.index)).fillna("")
+    files: dict[str, dict] = {}
+    for k, label in zip(keys, rows.source):
+        files.setdefault(k, {})[label] = None
+    out["source"] = [" | ".join(files[k]) for k in out.index]
+    out["date"] = firsts.date.reindex(out.index).fillna("")
+    asks = rows._vol.isna().groupby(rows._key, sort=False).sum()          # rows without a volume: people asking
+    out["weight"] = groups._vol.max().reindex(out.index).fillna(0.0) + unit * asks.reindex(out.index)
+    out["mentions"] = groups.size().reindex(out.index).astype(int)
+    out["has_volume"] = has_volume
+    # The intent first, then the search metrics in a fixed order, then the other input columns as met.
+    order = ["intent", *METRIC_NAMES]
+    fixed = sorted((c for c in extra.columns if c.startswith("\x00")),
+                   key=lambda c: (order.index(c[1:].split("_")[0] if c.startswith("\x00cpc") else c[1:]), c))
+    extra = extra[fixed + [c for c in extra.columns if not c.startswith("\x00")]]
+    if len(extra.columns):
+        extra = extra.replace("", np.nan)
+        extra["_key"] = keys
+        extra = extra.groupby("_key", sort=False).first().reindex(out.index).fillna("")
     else:
-        out["weight"] = 1.0
-    out["has_volume"] = bool(vol.notna().any())
-    return out
+        extra = pd.DataFrame(index=out.index)
+    return out.reset_index(drop=True), extra.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- report object
@@ -215,7 +314,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
 
     Args:
         content: inventory table path, document or folder path, or DataFrame.
-        questions: table or text file path, or DataFrame.
+        questions: table or text file path, or DataFrame, or a list of them (several sources,
+            merged: see :func:`_read_question_sources` for how demand is counted).
         personas: personas YAML path or list of Persona (None: report per stage only).
         scheme: built-in scheme name or scheme YAML path.
         model: model folder or loaded model (default: the shipped model).
@@ -226,7 +326,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
     inv, c_carry = _read_content(content)
-    qs = read_questions(questions, text_column)
+    qs, q_carry = _read_question_sources(questions, text_column)
     threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
 
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
@@ -324,9 +424,16 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
                         "content_unclear": int((content.stage == UNCLEAR).sum()), "content_none": int((content.stage == NONE).sum())},
     }
     qdf = qdf.drop(columns=["weight"])
+    qdf["mentions"] = qs.mentions.to_numpy()
     # Every input column is kept, after the report's own columns (never two names equal but for case).
+    q_names = [c.removeprefix("\x00") for c in q_carry.columns]
+    fixed = {c: ("input_intent" if c == "\x00intent" else c[1:]) for c in q_carry.columns if c.startswith("\x00")}
+    q_out = carried_names(list(q_carry.columns), list(qdf.columns), fixed)
     c_out = carried_names(list(c_carry.columns), list(content.columns))
-    meta["renamed_columns"] = {"content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
+    meta["renamed_columns"] = {
+        "questions.csv": [f"{o} -> {n}" for o, c, n in zip(q_names, q_carry.columns, q_out) if c not in fixed and o != n],
+        "content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
+    qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
     content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
 

@@ -12,11 +12,13 @@ import pandas as pd
 import pytest
 
 from contentplan.formats_detect import detect_format
-from contentplan.gaps import _read_content, content_formats
-from contentplan.io.tables import carried_names
+from contentplan.gaps import _read_content, content_formats, read_questions
+from contentplan.io.tables import carried_names, metric_columns
 
 CMS = Path(__file__).parent / "fixtures" / "cms"
+SRC = Path(__file__).parent / "fixtures" / "sources"
 GAPS = Path(__file__).parent / "fixtures" / "gaps"
+SOURCES = ["gsc_requetes.csv", "semrush_keywords.csv", "semrush_mots_cles.csv", "notes_commerciales.csv", "tickets_support.csv"]
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -105,6 +107,101 @@ def test_cms_type_in_front_matter_is_a_weak_cue():
     assert detect_format("Nos bureaux", meta={"type": "Étude de cas"}) == ("case_study", "front matter type: Étude de cas")
 
 
+def test_input_columns_named_like_report_columns_are_prefixed(runner, cli, tiny_model_dir, tmp_path):
+    inv = tmp_path / "inventaire.csv"
+    inv.write_bytes("\ufeffTitre;URL;Contenu;Format;Stage;Persona\r\n"
+                    "Tarifs;https://x.example/tarifs;Nos prix par mois.;Page tarifs;BOFU;DAF\r\n".encode("utf-8"))
+    res = runner.invoke(cli, ["gaps", "--content", str(inv), "--questions", str(GAPS / "questions.csv"),
+                              "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    content = _csv(tmp_path / "r" / "content.csv")
+    assert list(content.columns)[14:] == ["Contenu", "input_Format", "input_Stage", "input_Persona"]
+    assert content.input_Stage.tolist() == ["BOFU"] and content.format.tolist() == ["pricing_page"]
+    assert _no_case_twins(content.columns)
+    assert ("  input columns renamed (a report column has the same name): questions.csv: persona -> input_persona, "
+            "volume -> input_volume, source -> input_source; content.csv: Format -> input_Format, Stage -> input_Stage, "
+            "Persona -> input_Persona") in res.output.splitlines()
+
+
 def test_carried_names_never_differ_only_by_case():
     assert carried_names(["Stage", "input_stage", "ID", "id", "Intent"], ["stage", "intent"], {"Intent": "input_intent"}) == \
         ["input_Stage", "input_input_stage", "ID", "input_id", "input_intent"]
+
+
+# ----------------------------------------------------------------------------- 2. several question sources
+
+def test_several_sources_are_merged_without_double_counting_demand():
+    qs = read_questions([SRC / f for f in SOURCES])
+    assert len(qs) == 13                     # 19 rows, 6 of them the same query as an earlier row
+    by = qs.set_index("question")
+    # Median of the 13 rows with a volume: 880. Search volumes of one query are the same searches
+    # seen by several tools (the largest counts); each note or ticket is one more person asking.
+    price = by.loc["prix logiciel facturation"]
+    assert price.source == "gsc_requetes.csv | semrush_keywords.csv | semrush_mots_cles.csv | notes_commerciales.csv"
+    assert (price.volume, price.mentions, price.weight) == ("1200", 4, 1200 + 880)
+    einv = by.loc["facture électronique obligatoire"]            # "Facture Electronique  Obligatoire" in Semrush
+    assert (einv.source, einv.volume, einv.mentions, einv.weight) == ("gsc_requetes.csv | semrush_keywords.csv", "8100", 2, 8100)
+    imp = by.loc["Comment importer mes clients depuis Excel"]   # a sales note and a ticket, no volume
+    assert (imp.source, imp.volume, imp.mentions, imp.weight) == ("notes_commerciales.csv | tickets_support.csv", "", 2, 2 * 880)
+    assert by.loc["factureo connexion"].weight == 140
+    assert qs.weight.sum() == 1200 + 880 + 8100 + 900 + 140 + 610 + 390 + 320 + 2900 + 170 + 480 + 880 + 2 * 880 + 880
+
+
+def test_demand_without_any_volume_counts_people_asking(tmp_path):
+    a, b = tmp_path / "appels.csv", tmp_path / "tickets.txt"
+    a.write_text("question\nCombien coûte l'offre Pro ?\nest-ce compatible avec Chorus Pro\n", encoding="utf-8")
+    b.write_text("combien coute l'offre pro\n", encoding="utf-8")
+    qs = read_questions([a, b])
+    assert qs[["question", "source", "mentions", "weight"]].values.tolist() == [
+        ["Combien coûte l'offre Pro ?", "appels.csv | tickets.txt", 2, 2.0],
+        ["est-ce compatible avec Chorus Pro", "appels.csv", 1, 1.0]]
+
+
+def test_gaps_with_several_question_files(runner, cli, tiny_model_dir, tmp_path):
+    args = ["gaps", "--content", str(CMS / "wordpress_export.csv"), "--model", str(tiny_model_dir), "-o", str(tmp_path / "r"), "-q"]
+    for f in SOURCES:
+        args += ["--questions", str(SRC / f)]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[0].startswith("13 questions, 9 content pieces")
+    assert ("  input columns renamed (a report column has the same name): questions.csv: Volume -> input_Volume, "
+            "Date -> input_Date, Stage -> input_Stage") in res.output.splitlines()
+    q = _csv(tmp_path / "r" / "questions.csv")
+    assert list(q.columns) == [
+        "question", "lang", "stage", "confidence", "canonical_stage", "volume", "source", "date", "persona", "persona_source",
+        "similarity", "answered", "best_match", "best_match_url", "best_match_lang", "cross_lingual", "topic", "mentions",
+        "input_intent", "clicks", "impressions", "ctr", "position", "keyword_difficulty", "cpc_eur", "cpc_usd",
+        "input_Volume", "Trend", "Competitive Density", "SERP Features", "Number of Results", "input_Date", "Commercial",
+        "Entreprise", "input_Stage", "Ticket ID", "Sujet", "Canal"]
+    assert _no_case_twins(q.columns)
+    row = q[q.question == "prix logiciel facturation"].iloc[0]
+    assert row[["volume", "mentions", "input_intent", "clicks", "impressions", "ctr", "position", "keyword_difficulty",
+                "cpc_eur", "cpc_usd", "input_Volume", "Entreprise", "input_Stage"]].tolist() == [
+        "1200", "4", "Commercial, Transactional", "35", "1200", "2,92 %", "7,4", "42", "3,75", "4.10", "880",
+        "Boulangeries Martin", "Qualification"]
+    ticket = q[q.question == "Les relances automatiques ne partent plus depuis hier"].iloc[0]
+    assert ticket[["source", "date", "Ticket ID", "Canal", "clicks"]].tolist() == ["tickets_support.csv", "2025-11-04", "48240", "chat", ""]
+
+
+def test_metric_columns_french_and_english_exports():
+    assert metric_columns(pd.DataFrame(columns=["Top queries", "Clicks", "Impressions", "CTR", "Position"])) == \
+        {"clicks": "Clicks", "impressions": "Impressions", "ctr": "CTR", "position": "Position"}
+    assert metric_columns(pd.DataFrame(columns=["Requêtes les plus fréquentes", "Clics", "Impressions", "CTR", "Position"])) == \
+        {"clicks": "Clics", "impressions": "Impressions", "ctr": "CTR", "position": "Position"}
+    assert metric_columns(pd.DataFrame(columns=["#", "Keyword", "Country", "Difficulty", "Volume", "CPC", "CPS", "Parent Keyword"])) == \
+        {"keyword_difficulty": "Difficulty", "cpc": "CPC"}
+    assert metric_columns(pd.DataFrame(columns=["Mot-clé", "Position", "Volume", "Difficulté du mot-clé", "CPC (EUR)"])) == \
+        {"position": "Position", "keyword_difficulty": "Difficulté du mot-clé", "cpc_eur": "CPC (EUR)"}
+
+
+def test_text_column_with_several_files_names_the_column_of_those_that_have_it():
+    qs = read_questions([SRC / "notes_commerciales.csv", SRC / "gsc_requetes.csv"], text_column="Entreprise")
+    assert qs.question.tolist()[:3] == ["Boulangeries Martin", "Garage Lemaire", "Cabinet Roux"]
+    assert qs.question.tolist()[3] == "prix logiciel facturation"          # detected in the Search Console file
+
+
+def test_the_same_source_twice_is_refused(runner, cli, tiny_model_dir, tmp_path):
+    res = runner.invoke(cli, ["gaps", "--content", str(GAPS / "content.csv"), "--questions", "-", "--questions", "-",
+                              "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")], input="prix crm\n")
+    assert res.exit_code == 1
+    assert res.output.strip() == "Error: <stdin>: this questions file is given twice; give each file once"

@@ -224,10 +224,11 @@ def schemes(name, lang):
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
+@click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet):
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent, out_dir, quiet):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -239,7 +240,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --questions corpora/examples/questions.csv \\
             --personas corpora/examples/personas.yaml -o gap-report
         contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
-            --questions semrush.csv --questions sales-notes.csv
+            --questions semrush.csv --questions sales-notes.csv --compare-intent
     """
     from .gaps import gap_report
     from .reports import REPORT_FILES
@@ -255,9 +256,9 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
                                            f"(the report writes {name}); write the report to another folder")
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
-                        progress=say)
+                        progress=say, compare_intent=compare_intent)
     files = report.write(out_dir)
-    for line in report.summary_lines():
+    for line in report.summary_lines() + report.intent_lines():
         click.echo(line)
     click.echo(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})")
 

@@ -291,6 +291,12 @@ class GapReport:
             lines.append(f"  input columns renamed (a report column has the same name): {'; '.join(renamed)}")
         return lines
 
+    def intent_lines(self) -> list[str]:
+        """Agreement between the questions' input intent and their stage (``compare_intent=True``)."""
+        from .intent import agreement_lines
+        res = self.meta.get("intent_agreement")
+        return agreement_lines(res, self.scheme) if res else []
+
     def to_markdown(self) -> str:
         from .reports import render_markdown
         return render_markdown(self)
@@ -309,7 +315,7 @@ class GapReport:
 def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
-               progress: Callable[[str], None] | None = None) -> GapReport:
+               progress: Callable[[str], None] | None = None, compare_intent: bool = False) -> GapReport:
     """Build a gap report.
 
     Args:
@@ -320,6 +326,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         scheme: built-in scheme name or scheme YAML path.
         model: model folder or loaded model (default: the shipped model).
         match_threshold: similarity above which a question counts as answered (default: calibrated).
+        compare_intent: compare the questions' input intent (a keyword tool's Intent column) with
+            their stage (``report.intent_lines()``); an error when no question file has one.
     """
     say = progress or (lambda msg: None)
     sch = load_scheme(scheme)
@@ -327,6 +335,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
     inv, c_carry = _read_content(content)
     qs, q_carry = _read_question_sources(questions, text_column)
+    if compare_intent and "\x00intent" not in q_carry.columns:
+        names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in _source_list(questions))
+        raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
+                         "give a keyword-tool export with its Intent column, or drop --compare-intent")
     threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
 
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
@@ -435,6 +447,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         "content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
     qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
     content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
+    if compare_intent:
+        from .intent import intent_agreement
+        meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
+                                                    qdf.stage.tolist(), qdf.question.tolist())
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
 
 

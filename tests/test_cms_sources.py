@@ -13,7 +13,9 @@ import pytest
 
 from contentplan.formats_detect import detect_format
 from contentplan.gaps import _read_content, content_formats, read_questions
+from contentplan.intent import agreement_lines, intent_agreement, parse_intents
 from contentplan.io.tables import carried_names, metric_columns
+from contentplan.schemes import load_scheme
 
 CMS = Path(__file__).parent / "fixtures" / "cms"
 SRC = Path(__file__).parent / "fixtures" / "sources"
@@ -205,3 +207,80 @@ def test_the_same_source_twice_is_refused(runner, cli, tiny_model_dir, tmp_path)
                               "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")], input="prix crm\n")
     assert res.exit_code == 1
     assert res.output.strip() == "Error: <stdin>: this questions file is given twice; give each file once"
+
+
+# ----------------------------------------------------------------------------- 3. keyword-tool intent
+
+@pytest.mark.parametrize("value,expected", [
+    ("Informational, Commercial", ("informational", "commercial")),
+    ("I", ("informational",)),
+    ("C, T", ("commercial", "transactional")),
+    ("Transactionnelle", ("transactional",)),
+    ("Commerciale, Transactionnelle", ("commercial", "transactional")),
+    ("Navigational", ("navigational",)),
+    ("1, 3", ("informational", "transactional")),          # Semrush API codes
+    ("", ()),
+    ("Local", None),
+])
+def test_parse_intents(value, expected):
+    assert parse_intents(value) == expected
+
+
+def test_intent_agreement_summary_exact():
+    res = intent_agreement(
+        ["Informational", "C, T", "Transactional", "Navigational", "", "I", "Commercial", "nope"],
+        ["problem", "offer", "solution", "vendor", "offer", "support", "", "problem"],
+        ["awareness", "decision", "consideration", "consideration", "decision", "post-purchase", "unclear", "awareness"],
+        ["c'est quoi une facture électronique", "prix logiciel facturation", "essai gratuit", "factureo",
+         "devis", "mot de passe oublié", "logiciel facturation avis", "x"])
+    assert agreement_lines(res, load_scheme("buyer-journey")) == [
+        ("intent check (input_intent vs stage): 2 of 4 question(s) agree (50%), 2 disagree; not compared: 1 navigational only, "
+        "1 unclear or none, 1 without intent, 1 intent not recognised"),
+        "  agree by input intent: informational 1/2, commercial 1/1, transactional 1/2",
+        ("  mapping: informational -> awareness, consideration; commercial -> consideration, decision; transactional -> decision; "
+        "navigational -> not compared; post-purchase: no keyword-tool intent (a disagreement)"),
+        "  disagree: 'essai gratuit' (input transactional, stage consideration)",
+        "  disagree: 'mot de passe oublié' (input informational, stage post-purchase)"]
+
+
+def test_gaps_compare_intent(runner, cli, tiny_model_dir, tmp_path):
+    args = ["gaps", "--content", str(CMS / "wordpress_export.csv"), "--model", str(tiny_model_dir), "-o", str(tmp_path / "r"),
+            "--compare-intent", "-q"]
+    for f in SOURCES:
+        args += ["--questions", str(SRC / f)]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("intent check"))
+    assert lines[start:-1] == [
+        ("intent check (input_intent vs stage): 3 of 6 question(s) agree (50%), 3 disagree; not compared: 1 navigational only, "
+        "6 without intent"),
+        "  agree by input intent: informational 0/3, commercial 2/2, transactional 3/3",
+        ("  mapping: informational -> awareness, consideration; commercial -> consideration, decision; transactional -> decision; "
+        "navigational -> not compared; post-purchase: no keyword-tool intent (a disagreement)"),
+        "  disagree: 'facture électronique obligatoire' (input informational, stage post-purchase)",
+        "  disagree: 'mentions obligatoires facture' (input informational, stage post-purchase)",
+        "  disagree: 'comment relancer un client qui ne paie pas' (input informational, stage post-purchase)"]
+    q = _csv(tmp_path / "r" / "questions.csv")
+    assert q.set_index("question").input_intent["logiciel facturation comparatif"] == "C, T"
+
+
+def test_compare_intent_without_an_intent_column_is_an_error(runner, cli, tiny_model_dir, tmp_path):
+    gsc, notes = SRC / "gsc_requetes.csv", SRC / "notes_commerciales.csv"
+    res = runner.invoke(cli, ["gaps", "--content", str(GAPS / "content.csv"), "--questions", str(gsc), "--questions", str(notes),
+                              "--model", str(tiny_model_dir), "-o", str(tmp_path / "r"), "--compare-intent"])
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {gsc}, {notes}: no intent column to compare with (looked for Intent, Intents, "
+                                  "Search intent, Intention); give a keyword-tool export with its Intent column, "
+                                  "or drop --compare-intent")
+    assert "Traceback" not in res.output and not (tmp_path / "r").exists()
+
+
+def test_classify_keeps_the_keyword_tool_intent_as_input_intent(runner, cli, tiny_model_dir):
+    res = runner.invoke(cli, ["classify", "-i", str(SRC / "semrush_mots_cles.csv"), "--model", str(tiny_model_dir),
+                              "-f", "csv", "--no-explain"])
+    assert res.exit_code == 0, res.output
+    header = res.output.splitlines()[0].split(",")
+    assert header == ["Mot-clé", "input_intent", "Volume", "KD %", "CPC (EUR)", "stage", "confidence", "lang", "intent",
+                      "p_awareness", "p_consideration", "p_decision", "p_post-purchase"]
+    assert res.output.splitlines()[1].startswith("essai gratuit logiciel facturation,Transactionnelle,170,29,\"3,20\",")

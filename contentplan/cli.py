@@ -247,18 +247,22 @@ def schemes(name, lang):
 @cli.command()
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(exists=False), required=True,
               help="Content inventory (CSV/XLSX/JSON table) or a folder of .md/.html/.txt/.docx files.")
-@click.option("--questions", "questions_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True), required=True,
-              help="Questions / queries (table or text file); persona, volume, source, date columns are used when present.")
+@click.option("--questions", "questions_path", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), required=True,
+              help="Questions / queries (table or text file); persona, volume, date columns are used when present. "
+                   "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
+                   "its demand counted once (see the README).")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
 @click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
-@click.option("--text-column", help="Column of the questions file holding the text.")
+@click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
+@click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, out_dir, quiet, csv_safe):
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent, out_dir, quiet,
+         csv_safe):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -269,16 +273,19 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content corpora/examples/content.csv \\
             --questions corpora/examples/questions.csv \\
             --personas corpora/examples/personas.yaml -o gap-report
+        contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
+            --questions semrush.csv --questions sales-notes.csv --compare-intent
     """
     from .commands import files_read
     from .gaps import gap_report
     from .reports import check_report_folder
     from .terminal import clean_line
-    check_report_folder(out_dir, files_read(content_path, questions_path, personas_path, scheme=scheme, model_dir=model_dir))
+    check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
-    report = gap_report(content_path, questions_path, personas_path, scheme, model_dir, match_threshold, text_column=text_column, progress=say)
+    report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
+                        progress=say, compare_intent=compare_intent)
     files = report.write(out_dir, csv_safe=csv_safe)
-    for line in report.summary_lines():
+    for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))
     click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
 

@@ -1,5 +1,9 @@
 """Content format: normalise a declared format (CMS exports say "Blog post", "Étude de cas"...) to a
-format id, or detect it from front matter, title cues, URL/path hints and the text."""
+format id, or detect it from front matter, title cues, CMS categories/tags, URL/path hints and the text.
+
+A CMS object type (WordPress "post"/"page", Drupal "article") is not a format: a case study, a
+webinar replay and a promotion are all WordPress posts. It is only a weak cue, used when nothing
+else says what the piece is."""
 from __future__ import annotations
 
 import re
@@ -39,6 +43,68 @@ for fid, names in _SYNONYMS.items():
     _LOOKUP[_fold(fid)] = fid
     for n in names:
         _LOOKUP[_fold(n)] = fid
+
+
+# Object types of CMS exports (WordPress Post Type, Drupal node type, Jekyll/Hugo layout), not formats.
+CMS_TYPES = {"post": "blog_article", "posts": "blog_article", "article": "blog_article", "articles": "blog_article",
+             "entry": "blog_article", "story": "blog_article", "page": "product_page",
+             "pages": "product_page", "basic page": "product_page", "site page": "product_page",
+             "landing page": "product_page", "node": "", "attachment": "", "revision": "", "nav menu item": "",
+             "default": "", "single": ""}
+
+# Category / tag / content-group names that say what a piece is. Words that are usually a topic
+# in a blog's taxonomy ("Emailing", "Social media", "Produit", "Support") are left out on purpose.
+_TAXONOMY = {
+    "case_study": ["case study", "etude de cas", "cas client", "success story", "customer story", "histoire client",
+                   "reference client", "references"],
+    "webinar": ["webinar", "webinaire", "masterclass", "replay", "conference en ligne"],
+    "testimonial": ["temoignage", "testimonial", "avis client"],
+    "podcast": ["podcast"],
+    "video": ["video"],
+    "infographic": ["infographic", "infographie"],
+    "guide": ["guide", "ebook", "e-book", "livre blanc", "white paper", "whitepaper"],
+    "comparison_page": ["comparatif", "comparison"],
+    "promotion": ["promo", "promotion", "offre speciale", "bon plan", "soldes", "black friday", "code promo"],
+    "faq_help": ["faq", "aide", "help center", "centre d'aide", "knowledge base", "base de connaissance"],
+    "tutorial": ["tutoriel", "tutorial", "tuto", "how to", "mode d'emploi", "documentation"],
+    "newsletter": ["newsletter"],
+    "blog_article": ["blog", "article", "actualite", "news", "billet", "blog post", "article de blog"],
+}
+
+
+def _singular(folded: str) -> str:
+    out = []
+    for w in folded.split():
+        if len(w) > 4 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 3 and w[-1] in "sx":
+            w = w[:-1]
+        out.append(w)
+    return " ".join(out)
+
+
+def _fold_tax(s: str) -> str:
+    return _singular(re.sub(r"[^\w' -]+", " ", _fold(s)).replace("-", " ").strip())
+
+
+_TAX_LOOKUP = {_fold_tax(n): fid for fid, names in _TAXONOMY.items() for n in names}
+
+
+def cms_type(value) -> str | None:
+    """The CMS object type a declared value names ("post", "Page", "basic_page"), or None."""
+    v = _fold(value or "").replace("-", " ")
+    return v if v in CMS_TYPES else None
+
+
+def taxonomy_formats(value) -> list[tuple[str, str]]:
+    """(format id, term) for each category / tag / content-group term that names a format.
+    Terms are split on | , ; > (WordPress exports join categories with '|', hierarchies with '>')."""
+    out = []
+    for term in re.split(r"[|,;>/\n]+", str(value or "")):
+        fid = _TAX_LOOKUP.get(_fold_tax(term))
+        if fid:
+            out.append((fid, term.strip()))
+    return out
 
 
 def normalise_format(value) -> str | None:
@@ -93,10 +159,17 @@ _URL_RX = [(f, re.compile(rx, re.I)) for f, rx in _URL_CUES]
 _META_KEYS = ("content_format", "format", "type", "content_type", "layout", "category", "categorie")
 
 
-def detect_format(title: str = "", text: str = "", url: str = "", meta: dict | None = None) -> tuple[str, str]:
-    """Return (format id, why). Declared metadata wins, then the title, the URL/path, then the text."""
+def detect_format(title: str = "", text: str = "", url: str = "", meta: dict | None = None,
+                  taxonomy: str = "", object_type: str = "") -> tuple[str, str]:
+    """Return (format id, why). Declared metadata wins, then the title, the categories/tags
+    (``taxonomy``), the URL/path, the text; a blog-like category, then the CMS object type
+    (``object_type``: post, page...) are weak cues used only when nothing else is found."""
+    weak_type = ""
     for key in _META_KEYS:
         if meta and meta.get(key):
+            if cms_type(meta[key]) is not None:   # layout: post, type: page — an object type, not a format
+                weak_type = weak_type or f"front matter {key}: {meta[key]}"
+                continue
             fid = normalise_format(meta[key])
             if fid:
                 return fid, f"front matter {key}: {meta[key]}"
@@ -104,6 +177,10 @@ def detect_format(title: str = "", text: str = "", url: str = "", meta: dict | N
         m = rx.search(title or "")
         if m:
             return fid, f"title: '{m.group(0).strip()}'"
+    tax = taxonomy_formats(taxonomy)
+    for fid, term in tax:
+        if fid != "blog_article":
+            return fid, f"category: {term}"
     path = (url or "").lower()
     for fid, rx in _URL_RX:
         if rx.search(path if path.endswith("/") else path + "/"):
@@ -113,4 +190,13 @@ def detect_format(title: str = "", text: str = "", url: str = "", meta: dict | N
         m = rx.search(head)
         if m and fid not in ("comparison_page", "guide", "video"):
             return fid, f"text: '{m.group(0).strip()}'"
+    for fid, term in tax:
+        return fid, f"category: {term}"
+    t = cms_type(object_type)
+    if t and CMS_TYPES[t]:
+        return CMS_TYPES[t], f"weak cue: CMS type {object_type}"
+    if weak_type:
+        t = cms_type(weak_type.split(": ", 1)[1])
+        if t and CMS_TYPES[t]:
+            return CMS_TYPES[t], f"weak cue: {weak_type}"
     return "blog_article", "default (no format cue found)"

@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .formats_detect import detect_format, normalise_format
+from .formats_detect import cms_type, detect_format, normalise_format
 from .io.documents import DOC_EXTS, read_documents
 from .io.encoding import display_name
-from .io.tables import detect_column, read_table
+from .io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
 from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from .pipeline import JourneyModel
@@ -61,7 +62,26 @@ def match_threshold_for(embedder: str) -> float:
 # ----------------------------------------------------------------------------- inputs
 
 def read_content(source, where: str | None = None) -> pd.DataFrame:
-    """Inventory as a DataFrame (title, body, url, format, persona, date, lang) from a table, a document or a folder."""
+    """Inventory as a DataFrame (title, body, url, format, persona, date, lang, taxonomy, object_type)
+    from a table, a document or a folder."""
+    return _read_content(source, where)[0]
+
+
+_HTML_CELL = re.compile(r"<\s*(html|body|main|article|section|div|p|h[1-6]|span|br|table|ul|ol|li|figure|img)\b[^>]*>|<!--\s*wp:", re.IGNORECASE)
+
+
+def _html_text(body: str) -> str:
+    """The text of a body a CMS exports as HTML (WordPress Content, HubSpot Post Body, Shopify Body HTML)."""
+    if "<" not in body or not _HTML_CELL.search(body[:5000]):
+        return body
+    from .io.documents import html_to_text
+    title, text = html_to_text(body)
+    return text or title
+
+
+def _read_content(source, where: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(roles, input columns to carry into content.csv). The title and URL columns are not carried
+    twice: the report's ``title`` and ``url`` hold them unchanged."""
     if isinstance(source, pd.DataFrame):
         frame, name = source.copy(), where or "content"
     else:
@@ -69,46 +89,173 @@ def read_content(source, where: str | None = None) -> pd.DataFrame:
         name = display_name(source)
         if p.is_dir() or p.suffix.lower() in DOC_EXTS - {".txt", ".text"}:
             docs = read_documents(p)
-            return pd.DataFrame({
+            inv = pd.DataFrame({
                 "title": [d.title for d in docs], "body": [d.text for d in docs], "url": [d.path for d in docs],
                 "format": [str(d.meta.get("content_format") or d.meta.get("format") or "") for d in docs],
                 "persona": [str(d.meta.get("persona") or "") for d in docs],
                 "date": [str(d.meta.get("date") or "") for d in docs], "lang": ["" for _ in docs],
+                "taxonomy": ["" for _ in docs], "object_type": ["" for _ in docs],
                 "_meta": [d.meta for d in docs]})
+            return inv, pd.DataFrame(index=range(len(inv)))
         frame = read_table(source)
+    frame = frame.reset_index(drop=True)
+    ctype = detect_column(frame, "cms_type", None, where=name, required=False)
     cols = {}
     for role in ("title", "body", "url", "format", "persona", "date", "lang"):
-        taken = tuple(cols.values())
+        taken = tuple(c for c in (*cols.values(), ctype) if c)
         cols[role] = detect_column(frame, role, None, where=name, required=False, exclude=taken)
     if not cols["title"] and not cols["body"]:
         raise InputError(f"{name}: no title or body column found (columns found: {', '.join(map(str, frame.columns))}); "
                          "name them 'title' and 'body' (or 'text')")
     out = pd.DataFrame({role: (frame[c].astype(str).tolist() if c else [""] * len(frame)) for role, c in cols.items()})
+    out["body"] = [_html_text(b) for b in out.body]
+    tax = taxonomy_columns(frame, exclude=tuple(c for c in cols.values() if c))
+    out["taxonomy"] = [" | ".join(v for v in vals if v.strip()) for vals in zip(*(frame[c].astype(str) for c in tax))] \
+        if tax else ""
+    out["object_type"] = frame[ctype].astype(str).tolist() if ctype else ""
+    # A "format" that is a CMS object type (Drupal type: article/page) is a weak cue, not a declared format.
+    is_type = out.format.map(lambda v: cms_type(v) is not None)
+    out.loc[is_type & (out.object_type == ""), "object_type"] = out.format[is_type & (out.object_type == "")]
+    out.loc[is_type, "format"] = ""
     out["_meta"] = [{} for _ in range(len(out))]
-    return out
+    carry = frame[[c for c in frame.columns if c not in (cols["title"], cols["url"])]].astype(str)
+    return out, carry
+
+
+def content_formats(inv: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(format, format_source) of each piece of a :func:`read_content` inventory: a declared format
+    wins; otherwise title cues, categories/tags, URL, text, and last the CMS object type."""
+    fmts, fsrc = [], []
+    for row, meta in zip(inv.itertuples(), inv["_meta"]):
+        declared = normalise_format(row.format)
+        if declared:
+            fmts.append(declared); fsrc.append("declared")
+        else:
+            f, why = detect_format(row.title, row.body, row.url, meta, taxonomy=row.taxonomy, object_type=row.object_type)
+            fmts.append(f); fsrc.append(f"detected ({why})")
+    return fmts, fsrc
+
+
+def fold_query(text: str) -> str:
+    """The key under which the same query from several sources is one question: case, accents,
+    sentence punctuation and spaces folded ("Prix CRM ?" = "prix  crm" = "prix crm"). Symbols that
+    change a query stay ("c++" is not "c", "=1+1" is not "1 1")."""
+    s = unicodedata.normalize("NFKD", str(text).lower().replace("’", "'"))
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return re.sub(r"[\s?!.,;:\"«»“”()\[\]{}…¿¡-]+", " ", s).strip()
 
 
 def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:
-    """Questions as a DataFrame (question, persona, volume, source, date) from a table or text file."""
-    if isinstance(source, pd.DataFrame):
-        frame, name = source.copy(), where or "questions"
-    else:
-        frame, name = read_table(source), display_name(source)
-    tcol = detect_column(frame, "text", text_column, where=name, option="--text-column")
-    out = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
-    for role in ("persona", "volume", "source", "date"):
-        c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
-        out[role] = frame[c].astype(str).tolist() if c else ""
-    vol = pd.to_numeric(out["volume"].str.replace(r"[\s ,]", "", regex=True), errors="coerce")
+    """Questions as a DataFrame (question, persona, volume, source, date, weight, mentions) from one
+    table or text file, or from several (a list): see :func:`_read_question_sources`."""
+    return _read_question_sources(source, text_column, where)[0]
+
+
+def _source_list(source) -> list:
+    return list(source) if isinstance(source, (list, tuple)) else [source]
+
+
+def _read_question_sources(source, text_column: str | None = None, where: str | None = None
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(questions, input columns to carry into questions.csv), one row per distinct query.
+
+    Several sources (Search Console, Semrush, sales notes, tickets) are read one after the other;
+    ``source`` is the file each row came from. The same query (see :func:`fold_query`) is one
+    question, whatever the number of rows and files it appears in. Its demand (``weight``):
+
+    - rows with a volume (search volume, impressions, clicks) measure the same searches seen by
+      several tools: the question takes the largest, never the sum;
+    - rows without one (a sales call, a ticket, a chat) are people asking: each adds the weight of
+      the median query (1 when no source has volumes), as a single file always counted them.
+
+    ``volume`` is the volume that counted (the largest); ``mentions`` the rows merged; persona,
+    date and the carried columns take the first non-empty value in the order the sources were given.
+    """
+    sources = _source_list(source)
+    several = len(sources) > 1
+    names = [(where or "questions") if isinstance(s, pd.DataFrame) else display_name(s) for s in sources]
+    seen: dict = {}
+    for s, n in zip(sources, names):
+        if isinstance(s, pd.DataFrame):
+            continue
+        key = "-" if str(s) == "-" else Path(s).resolve()
+        if key in seen:
+            raise InputError(f"{n}: this questions file is given twice; give each file once")
+        seen[key] = n
+    short = [Path(n).name if not isinstance(s, pd.DataFrame) and str(s) != "-" else n for s, n in zip(sources, names)]
+    if len(set(short)) < len(short):
+        short = [n if isinstance(s, pd.DataFrame) else display_name(s) for s, n in zip(sources, names)]
+    if several and len(set(short)) < len(short):
+        short = [f"{n} [{i + 1}]" for i, n in enumerate(short)]
+    parts, extras = [], []
+    carried: dict[str, str] = {}          # lower-cased input name -> the first spelling seen
+    for s, name, label in zip(sources, names, short):
+        frame = s.copy() if isinstance(s, pd.DataFrame) else read_table(s)
+        frame = frame.reset_index(drop=True)
+        explicit = text_column
+        if several and explicit and explicit.lower() not in {str(c).lower() for c in frame.columns}:
+            explicit = None               # several files: --text-column names the column of the files that have it
+        tcol = detect_column(frame, "text", explicit, where=name, option="--text-column")
+        part = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
+        for role in ("persona", "volume", "date"):
+            c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
+            part[role] = frame[c].astype(str).tolist() if c else ""
+        part["source"] = label
+        icol = detect_column(frame, "intent", None, where=name, required=False, exclude=(tcol,))
+        metrics = metric_columns(frame, exclude=tuple(c for c in (tcol, icol) if c))
+        extra = pd.DataFrame(index=part.index)
+        if icol:
+            extra["\x00intent"] = frame[icol].astype(str)
+        for metric, c in metrics.items():
+            extra[f"\x00{metric}"] = frame[c].astype(str)
+        for c in frame.columns:
+            if c in (tcol, icol) or c in metrics.values():
+                continue
+            spelling = carried.setdefault(str(c).lower(), str(c))
+            if spelling in extra.columns:    # "Tags" and "tags" in one file: both kept (renamed later)
+                spelling = str(c)
+            extra[spelling] = frame[c].astype(str)
+        parts.append(part)
+        extras.append(extra)
+    rows = pd.concat(parts, ignore_index=True)
+    extra = pd.concat(extras, ignore_index=True).fillna("") if extras else pd.DataFrame(index=rows.index)
+    vol = pd.to_numeric(rows.volume.str.replace(r"[\s\u00a0,]", "", regex=True), errors="coerce")
     vol = vol.where(vol > 0)
-    if vol.notna().any():
-        # Each question weighs its search volume; one without volume (sales call, ticket, chat)
-        # weighs as much as the median query, so both kinds of demand count.
-        out["weight"] = vol.fillna(float(vol.median()))
+    has_volume = bool(vol.notna().any())
+    unit = float(vol.median()) if has_volume else 1.0
+    keys = rows.question.map(fold_query)
+    keys = keys.where(keys != "", pd.Series([f"\x00{i}" for i in range(len(rows))]))   # blank rows stay apart
+    rows["_key"], rows["_vol"] = keys, vol
+    groups = rows.groupby("_key", sort=False)
+    first = groups.head(1).set_index("_key")
+    top = rows[vol.notna()].sort_values("_vol", ascending=False, kind="stable").drop_duplicates("_key").set_index("_key")
+    blank = rows[["_key", "persona", "date", "volume"]].replace("", np.nan)
+    firsts = blank.groupby("_key", sort=False).first().fillna("")
+    out = pd.DataFrame({"question": first.question})
+    out["persona"] = firsts.persona.reindex(out.index).fillna("")
+    vol_raw = top.volume.reindex(out.index)
+    out["volume"] = vol_raw.where(vol_raw.notna(), firsts.volume.reindex(out.index)).fillna("")
+    files: dict[str, dict] = {}
+    for k, label in zip(keys, rows.source):
+        files.setdefault(k, {})[label] = None
+    out["source"] = [" | ".join(files[k]) for k in out.index]
+    out["date"] = firsts.date.reindex(out.index).fillna("")
+    asks = rows._vol.isna().groupby(rows._key, sort=False).sum()          # rows without a volume: people asking
+    out["weight"] = groups._vol.max().reindex(out.index).fillna(0.0) + unit * asks.reindex(out.index)
+    out["mentions"] = groups.size().reindex(out.index).astype(int)
+    out["has_volume"] = has_volume
+    # The intent first, then the search metrics in a fixed order, then the other input columns as met.
+    order = ["intent", *METRIC_NAMES]
+    fixed = sorted((c for c in extra.columns if c.startswith("\x00")),
+                   key=lambda c: (order.index(c[1:].split("_")[0] if c.startswith("\x00cpc") else c[1:]), c))
+    extra = extra[fixed + [c for c in extra.columns if not c.startswith("\x00")]]
+    if len(extra.columns):
+        extra = extra.replace("", np.nan)
+        extra["_key"] = keys
+        extra = extra.groupby("_key", sort=False).first().reindex(out.index).fillna("")
     else:
-        out["weight"] = 1.0
-    out["has_volume"] = bool(vol.notna().any())
-    return out
+        extra = pd.DataFrame(index=out.index)
+    return out.reset_index(drop=True), extra.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- report object
@@ -140,7 +287,16 @@ class GapReport:
                          f"{r.supply} piece(s), coverage {cov}")
         for r in self.briefs.head(top).itertuples():
             lines.append(f"  brief #{r.rank}: [{r.stage} / {r.persona}] {r.topic} -> {r.recommended_formats}")
+        renamed = [f"{f}: {', '.join(v)}" for f, v in m.get("renamed_columns", {}).items() if v]
+        if renamed:
+            lines.append(f"  input columns renamed (a report column has the same name): {'; '.join(renamed)}")
         return lines
+
+    def intent_lines(self) -> list[str]:
+        """Agreement between the questions' input intent and their stage (``compare_intent=True``)."""
+        from .intent import agreement_lines
+        res = self.meta.get("intent_agreement")
+        return agreement_lines(res, self.scheme) if res else []
 
     def to_markdown(self) -> str:
         from .reports import render_markdown
@@ -160,23 +316,30 @@ class GapReport:
 def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
-               progress: Callable[[str], None] | None = None) -> GapReport:
+               progress: Callable[[str], None] | None = None, compare_intent: bool = False) -> GapReport:
     """Build a gap report.
 
     Args:
         content: inventory table path, document or folder path, or DataFrame.
-        questions: table or text file path, or DataFrame.
+        questions: table or text file path, or DataFrame, or a list of them (several sources,
+            merged: see :func:`_read_question_sources` for how demand is counted).
         personas: personas YAML path or list of Persona (None: report per stage only).
         scheme: built-in scheme name or scheme YAML path.
         model: model folder or loaded model (default: the shipped model).
         match_threshold: similarity above which a question counts as answered (default: calibrated).
+        compare_intent: compare the questions' input intent (a keyword tool's Intent column) with
+            their stage (``report.intent_lines()``); an error when no question file has one.
     """
     say = progress or (lambda msg: None)
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
-    inv = read_content(content)
-    qs = read_questions(questions, text_column)
+    inv, c_carry = _read_content(content)
+    qs, q_carry = _read_question_sources(questions, text_column)
+    if compare_intent and "\x00intent" not in q_carry.columns:
+        names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in _source_list(questions))
+        raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
+                         "give a keyword-tool export with its Intent column, or drop --compare-intent")
     threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
 
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
@@ -193,14 +356,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         "canonical_stage": c_dec.canonical,
     })
     content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
-    fmts, fsrc = [], []
-    for row, meta in zip(inv.itertuples(), inv["_meta"]):
-        declared = normalise_format(row.format)
-        if declared:
-            fmts.append(declared); fsrc.append("declared")
-        else:
-            f, why = detect_format(row.title, row.body, row.url, meta)
-            fmts.append(f); fsrc.append(f"detected ({why})")
+    fmts, fsrc = content_formats(inv)
     content["format"] = fmts
     content["format_source"] = fsrc
     content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
@@ -281,6 +437,21 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
                         "content_unclear": int((content.stage == UNCLEAR).sum()), "content_none": int((content.stage == NONE).sum())},
     }
     qdf = qdf.drop(columns=["weight"])
+    qdf["mentions"] = qs.mentions.to_numpy()
+    # Every input column is kept, after the report's own columns (never two names equal but for case).
+    q_names = [c.removeprefix("\x00") for c in q_carry.columns]
+    fixed = {c: ("input_intent" if c == "\x00intent" else c[1:]) for c in q_carry.columns if c.startswith("\x00")}
+    q_out = carried_names(list(q_carry.columns), list(qdf.columns), fixed)
+    c_out = carried_names(list(c_carry.columns), list(content.columns))
+    meta["renamed_columns"] = {
+        "questions.csv": [f"{o} -> {n}" for o, c, n in zip(q_names, q_carry.columns, q_out) if c not in fixed and o != n],
+        "content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
+    qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
+    content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
+    if compare_intent:
+        from .intent import intent_agreement
+        meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
+                                                    qdf.stage.tolist(), qdf.question.tolist())
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import default_model_dir, load_runtime, read_meta
+from .io.tables import carried_names, detect_column
 from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
@@ -374,9 +375,14 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
 
 def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, scheme: Scheme,
                    min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
-    """All input columns, then the classification columns; one row per input row, same order."""
+    """All input columns, then the classification columns; one row per input row, same order.
+
+    No two columns differ only by case: an input column named like an output column (``Stage``,
+    ``intent``) gets the prefix ``input_``; a keyword tool's intent column (Semrush ``Intent``,
+    ``Intention``) is always ``input_intent``."""
     labels = label_frame(model, frame[text_column].tolist(), scheme, min_confidence, brands, explain)
     left = frame.reset_index(drop=True).copy()
-    clash = [c for c in labels.columns if c in left.columns]
-    left = left.rename(columns={c: f"input_{c}" for c in clash})
+    intent = detect_column(left, "intent", None, required=False, exclude=(text_column,))
+    left.columns = carried_names([str(c) for c in left.columns], list(labels.columns),
+                                 {intent: "input_intent"} if intent else None)
     return pd.concat([left, labels], axis=1)

@@ -157,14 +157,19 @@ def test_html_report_renders_in_headless_browser(tiny_report, tmp_path):
     assert shot.exists() and shot.stat().st_size > 10000
 
 
-def test_an_input_given_twice_is_refused_not_silently_dropped(runner, cli, tiny_model_dir, tmp_path):
-    """--questions twice used to keep only the last file, silently."""
+def test_the_same_questions_file_given_twice_is_refused(runner, cli, tiny_model_dir, tmp_path):
+    """--questions is repeatable (several sources), but one file given twice would count its asks twice."""
     q = str(FIX / "questions.csv")
     res = runner.invoke(cli, ["gaps", "--content", str(FIX / "content.csv"), "--questions", q, "--questions", q,
                               "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")])
     assert res.exit_code == 1
-    assert res.output.strip() == f"Error: --questions given 2 times ({q}, {q}); only one is read: merge the files first, or run the command once per file"
+    assert res.output.strip() == f"Error: {q}: this questions file is given twice; give each file once"
     assert not (tmp_path / "r").exists()
+    c = str(FIX / "content.csv")
+    res = runner.invoke(cli, ["gaps", "--content", c, "--content", c, "--questions", q,
+                              "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")])
+    assert res.exit_code == 1
+    assert res.output.strip() == f"Error: --content given 2 times ({c}, {c}); only one is read: merge the files first, or run the command once per file"
 
 
 def test_report_folder_holding_the_inputs_is_refused(runner, cli, tiny_model_dir, tmp_path):

@@ -437,17 +437,19 @@ def test_csv_safe_neutralises_formulas_in_cells_and_headers(tmp_path, runner, cl
 
 def test_gaps_csv_safe_and_xlsx_cells_are_text(tmp_path, runner, cli, tiny_model_dir):
     q = tmp_path / "q.jsonl"
-    q.write_text("".join(json.dumps({"question": t}) + "\n" for t in PAYLOADS + ["what is churn"]), encoding="utf-8")
+    # gaps merges the same query (case, accents, spaces folded): "\t=1+1", "\r=1+1" and "＝1+1" would be one question
+    payloads = PAYLOADS[:5] + ["\r=2+2", "＝3+3"]
+    q.write_text("".join(json.dumps({"question": t}) + "\n" for t in payloads + ["what is churn"]), encoding="utf-8")
     out = tmp_path / "rep"
     args = ["gaps", "--content", str(FIX / "content.csv"), "--questions", str(q), "-o", str(out), "-q", "--csv-safe"]
     assert _run(runner, cli, args, tiny_model_dir).exit_code == 0
     got = pd.read_csv(out / "questions.csv", keep_default_na=False, dtype=str)["question"].tolist()
-    assert got == ["'" + p for p in PAYLOADS] + ["what is churn"]
+    assert got == ["'" + p for p in payloads] + ["what is churn"]
     import openpyxl
     ws = openpyxl.load_workbook(out / "report.xlsx")["questions"]
     cells = [c for c in ws["A"][1:]]
     # the workbook keeps the text exact (openpyxl leaves the OOXML escape of CR, _x000D_, undecoded)...
-    assert [c.value.replace("_x000D_", "\r") for c in cells] == PAYLOADS + ["what is churn"]
+    assert [c.value.replace("_x000D_", "\r") for c in cells] == payloads + ["what is churn"]
     assert {c.data_type for c in cells} == {"s"}                      # ...as text, never a formula
 
 

@@ -30,7 +30,8 @@ ROLE_NAMES: dict[str, list[str]] = {
              "mot cle", "mots cles", "message", "texte", "phrase", "utterance", "content", "contenu", "body"],
     "title": ["title", "titre", "page title", "headline", "h1", "name", "nom"],
     "body": ["body", "text", "content", "contenu", "texte", "corps", "excerpt", "extrait", "description", "summary", "resume"],
-    "url": ["url", "page", "pages", "address", "adresse", "link", "lien", "landing page", "slug", "path", "current url"],
+    "url": ["url", "page", "pages", "address", "adresse", "link", "lien", "landing page", "slug", "path", "current url",
+            "permalink", "permalien", "post url", "page url", "canonical url", "full url", "handle"],
     "format": ["format", "content format", "content type", "type", "type de contenu"],
     "persona": ["persona", "audience", "cible", "segment", "buyer persona"],
     "date": ["date", "published", "publication date", "date de publication", "timestamp", "time", "datetime",
@@ -42,6 +43,27 @@ ROLE_NAMES: dict[str, list[str]] = {
     "prospect": ["prospect", "prospect id", "prospect_id", "lead", "lead id", "contact", "contact id", "email",
                  "visitor", "visitor id", "customer id", "client", "user", "user id", "account"],
     "source": ["source", "channel", "canal", "origin", "origine"],
+    # CMS exports: the type of the CMS object (WordPress "Post Type", Drupal node type): not a content format.
+    "cms_type": ["post type", "page type", "node type", "type de publication", "bundle"],
+    # Keyword tools: the search intent they assign (Semrush "Intent", Ahrefs "Intents", French exports "Intention").
+    "intent": ["intent", "intents", "search intent", "keyword intent", "keyword intents", "intention", "intentions",
+               "intention de recherche", "intent de recherche"],
+}
+
+# CMS taxonomy columns whose values are evidence of a piece's format ("Études de cas", "Webinars").
+TAXONOMY_NAMES = ("categories", "category", "categorie", "tags", "tag", "etiquettes", "etiquette", "post tags",
+                  "content group", "blog", "blog name", "collection", "rubrique", "rubriques")
+
+# Search metrics carried into the gap report under one name each, from Search Console and keyword
+# tools (Semrush, Ahrefs, Google Ads), French and English exports.
+METRIC_NAMES: dict[str, tuple[str, ...]] = {
+    "clicks": ("clicks", "clics", "url clicks", "clics sur l url"),
+    "impressions": ("impressions",),
+    "ctr": ("ctr", "url ctr", "taux de clics", "click through rate", "clickthrough rate"),
+    "position": ("position", "avg position", "average position", "position moyenne", "current position", "pos"),
+    "keyword_difficulty": ("kd", "keyword difficulty", "difficulty", "difficulte", "difficulte du mot cle",
+                           "difficulte du mot clef", "difficulte mot cle"),
+    "cpc": ("cpc", "avg cpc", "cpc moyen", "cost per click", "cout par clic"),
 }
 
 
@@ -94,6 +116,53 @@ def detect_column(frame: pd.DataFrame, role: str, explicit: str | None = None, w
             f"pass {option} with one of them"
         )
     return None
+
+
+def taxonomy_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The CMS category / tag / content-group columns, in table order."""
+    return [str(c) for c in frame.columns if str(c) not in exclude and _norm(c) in TAXONOMY_NAMES]
+
+
+def metric_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+    """Search-metric columns by metric name ({"clicks": "Clics", "cpc": "CPC (USD)"}), first match each."""
+    found: dict[str, str] = {}
+    for c in map(str, frame.columns):
+        if c in exclude or c in found.values():
+            continue
+        n = _norm(c)
+        for metric, names in METRIC_NAMES.items():
+            if n in names and metric not in found:
+                found[metric] = c
+                break
+            # "CPC (USD)", "CPC (EUR)": the currency stays in the name (cpc_usd), values are never mixed.
+            m = re.fullmatch(r"(?:avg )?cpc ([a-z]{3})", n)
+            if metric == "cpc" and m and f"cpc_{m.group(1)}" not in found:
+                found[f"cpc_{m.group(1)}"] = c
+                break
+    order = list(METRIC_NAMES)
+    return dict(sorted(found.items(), key=lambda kv: (order.index(kv[0].split("_")[0] if kv[0].startswith("cpc") else kv[0]), kv[0])))
+
+
+def carried_names(columns: list[str], reserved: list[str], renames: dict[str, str] | None = None) -> list[str]:
+    """Output names for input columns carried after the report's own columns.
+
+    No two output columns may differ only by case: an input column whose name equals a reserved
+    (report) column or an earlier carried one, ignoring case, gets the prefix ``input_`` (then a
+    number). ``renames`` gives a column a fixed name first (the keyword tool's intent: ``input_intent``).
+    """
+    taken = {str(r).lower() for r in reserved}
+    out = []
+    for c in columns:
+        name = (renames or {}).get(c, str(c))
+        if name.lower() in taken:
+            base = f"input_{name}"
+            name, k = base, 2
+            while name.lower() in taken:
+                name = f"{base}_{k}"
+                k += 1
+        taken.add(name.lower())
+        out.append(name)
+    return out
 
 
 def _is_textual(series: pd.Series) -> bool:

@@ -1,0 +1,222 @@
+"""Faults and limits (issue #14): a failing cache only costs speed, outputs never lose data to a
+format's limits, inputs are read in bounded memory with their encoding respected, and model files
+are checked before they are trusted or inflated. Each case asserts the exit code and the exact
+one-line message or warning."""
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contentplan import embedders, notices
+from contentplan.embedders import (
+    EmbeddingCache,
+    HashingEmbedder,
+    cache_max_bytes,
+    embed_texts,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    """'Once per process' starts again in each test."""
+    monkeypatch.setattr(notices, "_ONCE", set())
+
+
+def _warnings(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("warning:")]
+
+
+# ----- 1. the cache is an optimisation -----
+
+class Counting(HashingEmbedder):
+    name = "counting"
+
+    def __init__(self):
+        super().__init__(dim=64)
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += 1
+        return super().embed(texts)
+
+
+def _uncached(texts):
+    return HashingEmbedder(dim=64).embed(texts)
+
+
+def test_corrupt_cache_file_falls_back_with_one_warning(tmp_path, capsys):
+    path = tmp_path / "embeddings.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache, emb = EmbeddingCache(path), Counting()
+    a = embed_texts(emb, ["x", "y"], cache=cache)
+    b = embed_texts(emb, ["x", "z"], cache=cache)
+    assert np.allclose(a, _uncached(["x", "y"])) and np.allclose(b, _uncached(["x", "z"]))
+    assert emb.calls == 2
+    assert _warnings(capsys.readouterr().err) == [(
+        f"warning: embedding cache {path} cannot be used (file is not a database); continuing without it (slower); "
+        "delete that file to start a new cache")]
+    assert path.read_bytes() == b"this is not a database" * 100  # never "repaired" behind the user's back
+
+
+def test_locked_cache_does_not_hang(tmp_path, capsys):
+    path = tmp_path / "embeddings.sqlite"
+    first = EmbeddingCache(path)
+    first.put_many("counting", ["a"], np.zeros((1, 64)))
+    first.close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"db = sqlite3.connect({str(path)!r}, isolation_level=None, timeout=10)\n"
+        "db.execute('PRAGMA locking_mode=EXCLUSIVE')\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "db.execute(\"INSERT INTO txt (k, v) VALUES (x'00', 'v')\")\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        emb = Counting()
+        emb.embed(["warm up"])
+        start = time.monotonic()
+        out = embed_texts(emb, ["a", "b"], cache=EmbeddingCache(path))
+        elapsed = time.monotonic() - start
+    finally:
+        holder.kill()
+        holder.wait()
+    assert np.allclose(out, _uncached(["a", "b"]))
+    assert elapsed < 2 * embedders.CACHE_TIMEOUT_S + 1, elapsed
+    assert _warnings(capsys.readouterr().err) == [(
+        f"warning: embedding cache {path} cannot be used (database is locked); continuing without it (slower); "
+        "another process is writing to it; it will be used again on the next run")]
+
+
+class _FailingDb:
+    """A connection whose writes fail like a full (or read-only) disk."""
+
+    def __init__(self, db, message):
+        self._db, self._message = db, message
+
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            raise sqlite3.OperationalError(self._message)
+        return self._db.execute(sql, *args)
+
+    def executemany(self, sql, *args):
+        raise sqlite3.OperationalError(self._message)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def __enter__(self):
+        return self._db.__enter__()
+
+    def __exit__(self, *exc):
+        return self._db.__exit__(*exc)
+
+
+@pytest.mark.parametrize("message", ["database or disk is full", "attempt to write a readonly database"])
+def test_full_or_read_only_disk_falls_back(tmp_path, monkeypatch, capsys, message):
+    real = embedders._connect
+    monkeypatch.setattr(embedders, "_connect", lambda path: _FailingDb(real(path), message))
+    path = tmp_path / "embeddings.sqlite"
+    cache, emb = EmbeddingCache(path), Counting()
+    for texts in (["x", "y"], ["y", "z"], ["z"]):
+        assert np.allclose(embed_texts(emb, texts, cache=cache), _uncached(texts))
+    cache.put_text("ns", "t", "v")
+    assert cache.get_text("ns", "t") is None
+    assert _warnings(capsys.readouterr().err) == [(
+        f"warning: embedding cache {path} cannot be used ({message}); continuing without it (slower); "
+        "set CONTENTPLAN_CACHE to a writable folder of its own, or CONTENTPLAN_CACHE=off")]
+
+
+def test_read_only_cache_file(tmp_path, monkeypatch, capsys):
+    """A cache opened read-only (as a non-root user gets for a file without write permission)."""
+    path = tmp_path / "embeddings.sqlite"
+    first = EmbeddingCache(path)
+    first.put_many("counting", ["a"], _uncached(["a"]))
+    first.close()
+    monkeypatch.setattr(embedders, "_connect", lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=1))
+    assert np.allclose(embed_texts(Counting(), ["a", "b"], cache=EmbeddingCache(path)), _uncached(["a", "b"]))
+    (line,) = _warnings(capsys.readouterr().err)
+    assert line.startswith(f"warning: embedding cache {path} cannot be used (attempt to write a readonly database)")
+
+
+def test_cache_folder_that_is_a_symlink_to_root_is_not_used(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    link = tmp_path / "cache"
+    link.symlink_to("/")
+    before = set(Path("/").iterdir())
+    monkeypatch.setenv("CONTENTPLAN_CACHE", str(link))
+    res = runner.invoke(cli, ["classify", "prix crm", "what is churn", "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert len(res.stdout.splitlines()) == 3
+    assert res.stderr.splitlines() == [(
+        f"warning: embedding cache {link / 'embeddings.sqlite'} cannot be used (cache folder {link} is the filesystem "
+        "root /); continuing without it (slower); set CONTENTPLAN_CACHE to a writable folder of its own, or CONTENTPLAN_CACHE=off")]
+    assert set(Path("/").iterdir()) == before
+
+
+def test_cli_with_a_corrupt_cache_warns_once(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "embeddings.sqlite").write_bytes(b"garbage" * 1000)
+    monkeypatch.setenv("CONTENTPLAN_CACHE", str(folder))
+    q = tmp_path / "q.csv"
+    q.write_text("question\nprix crm\nwhat is churn\n" + "why do customers leave us so often after a year\n" * 3, encoding="utf-8")
+    res = runner.invoke(cli, ["classify", "-i", str(q), "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert len(res.stdout.splitlines()) == 6
+    assert res.stderr.splitlines() == [(
+        f"warning: embedding cache {folder / 'embeddings.sqlite'} cannot be used (file is not a database); "
+        "continuing without it (slower); delete that file to start a new cache")]
+
+
+def test_cache_evicts_least_recently_used_rows_over_its_limit(tmp_path, monkeypatch):
+    clock = itertools.count(1_000_000, 10_000)
+    monkeypatch.setattr(embedders, "_now", lambda: next(clock))
+    limit = 256 * 1024
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite", max_bytes=limit)
+    rng = np.random.default_rng(0)
+    batches = [[f"b{b}-{i}" for i in range(20)] for b in range(60)]  # 20 x 1 KB vectors a batch: 1.2 MB in all
+    for b, texts in enumerate(batches):
+        cache.put_many("e", texts, rng.random((20, 256)))
+        if b >= 1:
+            assert len(cache.get_many("e", batches[0], 256)) == 20  # batch 0 is read again and again
+        assert cache.used_bytes() <= limit + limit // 8
+    assert cache.used_bytes() <= limit
+    assert len(cache.get_many("e", batches[-1], 256)) == 20   # the newest stay
+    assert len(cache.get_many("e", batches[0], 256)) == 20    # the most recently used stay
+    assert cache.get_many("e", batches[1], 256) == {}         # the least recently used went
+    n = sqlite3.connect(tmp_path / "embeddings.sqlite").execute("SELECT COUNT(*) FROM emb").fetchone()[0]
+    assert 100 < n < 260
+
+
+def test_cache_limit_from_the_environment(monkeypatch, capsys):
+    for raw, expected in [("", 1024 ** 3), ("500", 500 * 1024 ** 2), ("2G", 2 * 1024 ** 3), ("1.5gb", int(1.5 * 1024 ** 3)),
+                          ("100k", 100 * 1024), ("64MiB", 64 * 1024 ** 2), ("0", 0)]:
+        monkeypatch.setenv("CONTENTPLAN_CACHE_MAX", raw)
+        assert cache_max_bytes() == expected, raw
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("CONTENTPLAN_CACHE_MAX", "lots")
+    assert cache_max_bytes() == 1024 ** 3
+    assert cache_max_bytes() == 1024 ** 3
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: CONTENTPLAN_CACHE_MAX='lots' is not a size; using the default 1G (write e.g. 500M, 2G, or a number of MB)"]
+
+
+def test_cache_made_before_the_size_limit_is_upgraded(tmp_path):
+    path = tmp_path / "embeddings.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE emb (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+    db.execute("CREATE TABLE txt (k BLOB PRIMARY KEY, v TEXT NOT NULL)")
+    db.execute("INSERT INTO emb VALUES (?, ?)", (EmbeddingCache.key("e", "old"), np.ones(4, dtype=np.float32).tobytes()))
+    db.commit()
+    db.close()
+    cache = EmbeddingCache(path)
+    assert np.array_equal(cache.get_many("e", ["old"], 4)[0], np.ones(4))
+    cache.put_many("e", ["new"], np.zeros((1, 4)))
+    assert set(cache.get_many("e", ["old", "new"], 4)) == {0, 1}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .io.writers import atomic_write, write_xlsx
+from .io.writers import XlsxLimitError, _csv_text, atomic_write, write_xlsx
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
 REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
@@ -138,7 +138,7 @@ def write_report(report, out_dir: str | Path) -> list[Path]:
     frames = {"gaps": report.gaps, "briefs": report.briefs, "questions": report.questions, "content": report.content}
     for key, name in CSV_FILES.items():
         with atomic_write(out / name) as fh:
-            fh.write(frames[key].to_csv(index=False, float_format="%.4f", lineterminator="\n"))
+            fh.write(_csv_text(frames[key]))  # a CR inside a cell is quoted, never splits a row
         written.append(out / name)
     with atomic_write(out / "report.md") as fh:
         fh.write(report.to_markdown())
@@ -147,7 +147,17 @@ def write_report(report, out_dir: str | Path) -> list[Path]:
         fh.write(report.to_html())
     written.append(out / "report.html")
     buf = io.BytesIO()
-    write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf)
+    try:
+        write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf,
+                   name=str(out / "report.xlsx"))
+    except XlsxLimitError as err:
+        # The CSV files above hold every row and character; a workbook that cannot is not written
+        # (and an older one is removed, so that it is not mistaken for this report).
+        from .notices import warn
+        if (out / "report.xlsx").is_file() and not (out / "report.xlsx").is_symlink():
+            (out / "report.xlsx").unlink()
+        warn(f"{out / 'report.xlsx'}: not written: {err.what}; the CSV files of the report hold all the data")
+        return written
     with atomic_write(out / "report.xlsx", "wb") as fh:
         fh.write(buf.getvalue())
     written.append(out / "report.xlsx")

@@ -220,3 +220,70 @@ def test_cache_made_before_the_size_limit_is_upgraded(tmp_path):
     assert np.array_equal(cache.get_many("e", ["old"], 4)[0], np.ones(4))
     cache.put_many("e", ["new"], np.zeros((1, 4)))
     assert set(cache.get_many("e", ["old", "new"], 4)) == {0, 1}
+
+
+# ----- 2. XLSX output limits: refuse, never cut -----
+
+def test_xlsx_output_over_the_row_limit_is_refused(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    from contentplan.io import writers
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 5)
+    out = tmp_path / "out.xlsx"
+    res = runner.invoke(cli, ["classify", *[f"question {i}" for i in range(6)], "-o", str(out), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        f"Error: {out}: more than 4 rows do not fit in sheet 'results' (an .xlsx sheet holds 4 rows under its header); "
+        "write CSV or JSONL instead (-f csv, or -o FILE.csv), which has no limit")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
+    res = runner.invoke(cli, ["classify", *[f"question {i}" for i in range(4)], "-o", str(out), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    import openpyxl
+    assert openpyxl.load_workbook(out).active.max_row == 5
+
+
+def test_write_table_names_the_row_count(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from contentplan.errors import OutputError
+    from contentplan.io import writers
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 3)
+    with pytest.raises(OutputError) as err:
+        writers.write_table(pd.DataFrame({"text": ["a", "b", "c"]}), "xlsx", tmp_path / "o.xlsx")
+    assert str(err.value) == (f"{tmp_path / 'o.xlsx'}: 3 rows do not fit in sheet 'results' (an .xlsx sheet holds 2 rows "
+                              "under its header); write CSV or JSONL instead (-f csv, or -o FILE.csv), which has no limit")
+
+
+def test_xlsx_cell_over_the_limit_is_refused_not_cut(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    import openpyxl
+
+    from contentplan.io import writers
+    monkeypatch.setattr(writers, "XLSX_MAX_CELL", 50)
+    out = tmp_path / "out.xlsx"
+    fits, too_long = "why do customers leave " + "x" * 27, "why do customers leave " + "y" * 28
+    assert (len(fits), len(too_long)) == (50, 51)
+    res = runner.invoke(cli, ["classify", fits, too_long, "-o", str(out), "--no-explain", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        f"Error: {out}: the cell in column 'text', row 3 of sheet 'results' holds 51 characters, more than the 50 an "
+        ".xlsx cell can hold; write CSV or JSON instead (-f csv, or -o FILE.csv), which keeps every character")
+    assert not out.exists()
+    res = runner.invoke(cli, ["classify", fits, "-o", str(out), "--no-explain", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert openpyxl.load_workbook(out).active["A2"].value == fits
+
+
+def test_gap_report_workbook_that_cannot_hold_the_data_is_not_written(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    from contentplan.io import writers
+    fix = Path(__file__).parent / "fixtures" / "gaps"
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.xlsx").write_bytes(b"an older report")
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 3)
+    res = runner.invoke(cli, ["gaps", "--content", str(fix / "content.csv"), "--questions", str(fix / "questions.csv"),
+                              "--model", str(tiny_model_dir), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    (line,) = _warnings(res.stderr)
+    assert line.startswith(f"warning: {out / 'report.xlsx'}: not written: ")
+    assert line.endswith("rows do not fit in sheet 'gaps' (an .xlsx sheet holds 2 rows under its header); "
+                         "the CSV files of the report hold all the data")
+    assert not (out / "report.xlsx").exists()
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.html", "gaps.csv", "briefs.csv", "questions.csv", "content.csv"}

@@ -239,7 +239,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
     """
     from .gaps import gap_report
     from .reports import REPORT_FILES
-    inputs = [Path(p) for p in (content_path, questions_path, personas_path) if p and p != "-"]
+    from .io.tables import source_path
+    inputs = [Path(source_path(p)) for p in (content_path, questions_path, personas_path) if p and p != "-"]
     for inp in inputs:
         if Path(out_dir).resolve() == inp.resolve():
             raise click.ClickException(f"{out_dir}: is also an input; write the report to another folder")

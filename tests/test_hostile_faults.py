@@ -287,3 +287,252 @@ def test_gap_report_workbook_that_cannot_hold_the_data_is_not_written(tmp_path, 
                          "the CSV files of the report hold all the data")
     assert not (out / "report.xlsx").exists()
     assert {p.name for p in out.iterdir()} == {"report.md", "report.html", "gaps.csv", "briefs.csv", "questions.csv", "content.csv"}
+
+
+# ----- 3. spreadsheet inputs: which sheet, and never other sheets' data silently -----
+
+def _book(path: Path, sheets: dict[str, list[list]]) -> Path:
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+QUESTIONS = [["question", "volume"], ["prix crm", 10], ["what is churn", 20]]
+
+
+def test_workbook_other_sheets_with_data_are_named(tmp_path, runner, cli, tiny_model_dir):
+    book = _book(tmp_path / "kw.xlsx", {"Data": QUESTIONS, "Notes": [["note"], ["keep me"]], "Empty": []})
+    res = runner.invoke(cli, ["classify", "-i", str(book), "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert [r.split(",")[0] for r in res.stdout.splitlines()] == ["question", "prix crm", "what is churn"]
+    assert res.stderr.splitlines() == [(
+        f"warning: {book}: read sheet 'Data' only; sheet 'Notes' also holds data, not read; to read another sheet pass "
+        f"{book}#<sheet name>, e.g. {book}#Notes")]
+
+
+def test_workbook_sheet_is_chosen_with_a_hash(tmp_path, runner, cli, tiny_model_dir):
+    book = _book(tmp_path / "kw.xlsx", {"Data": QUESTIONS, "Other questions": [["question"], ["devis toiture"]]})
+    res = runner.invoke(cli, ["classify", "-i", f"{book}#Other questions", "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert [r.split(",")[0] for r in res.stdout.splitlines()] == ["question", "devis toiture"]
+    assert res.stderr == ""
+    res = runner.invoke(cli, ["classify", "-i", f"{book}#other questions", "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0 and "devis toiture" in res.stdout
+
+
+def test_workbook_with_empty_other_sheets_gets_a_note(tmp_path, runner, cli, tiny_model_dir):
+    book = _book(tmp_path / "kw.xlsx", {"Data": QUESTIONS, "Sheet2": [], "Blank": [[None, " "]]})
+    res = runner.invoke(cli, ["classify", "-i", str(book), "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [f"note: {book}: read sheet 'Data' (the other sheets are empty)"]
+    single = _book(tmp_path / "one.xlsx", {"Data": QUESTIONS})
+    res = runner.invoke(cli, ["classify", "-i", str(single), "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0 and res.stderr == ""
+
+
+@pytest.mark.parametrize("sheets,suffix,message", [
+    ({"Data": QUESTIONS, "Notes": [["n"], ["x"]]}, "#Note",
+     "Error: {p}: no sheet 'Note'; did you mean 'Notes'? (sheets: Data, Notes); pass {p}#<sheet name>"),
+    ({"Data": QUESTIONS, "Notes": []}, "#Notes",
+     "Error: {p}: sheet 'Notes' is empty; put a header row and data in it, or pick another sheet"),
+    ({"Cover": [], "Data": QUESTIONS}, "",
+     "Error: {p}: the first sheet 'Cover' is empty but 'Data' holds data; pass {p}#Data to read it"),
+])
+def test_workbook_sheet_errors(tmp_path, runner, cli, tiny_model_dir, sheets, suffix, message):
+    book = _book(tmp_path / "kw.xlsx", sheets)
+    res = runner.invoke(cli, ["classify", "-i", f"{book}{suffix}", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == message.format(p=book)
+
+
+def test_output_onto_the_workbook_named_with_a_sheet_is_refused(tmp_path, runner, cli, tiny_model_dir):
+    book = _book(tmp_path / "kw.xlsx", {"Data": QUESTIONS, "Notes": [["n"], ["x"]]})
+    before = book.read_bytes()
+    res = runner.invoke(cli, ["classify", "-i", f"{book}#Data", "-o", str(book), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == f"Error: {book}: is also an input file; write the output to another file"
+    assert book.read_bytes() == before
+
+
+# ----- 4. streams and devices: bounded memory, a clear error for a "line" that never ends -----
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Limits small enough for small test files: lines up to 1,000 bytes, streaming above 2,000."""
+    from contentplan.io import encoding, tables
+    monkeypatch.setattr(encoding, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(tables, "STREAM_THRESHOLD", 2000)
+
+
+def test_stdin_is_read(runner, cli, tiny_model_dir):
+    res = runner.invoke(cli, ["classify", "-i", "-", "-f", "csv", "--model", str(tiny_model_dir)],
+                        input=b"question,volume\nprix crm,1\nwhat is churn,2\n")
+    assert res.exit_code == 0, res.output
+    assert len(res.stdout.splitlines()) == 3
+
+
+def test_stdin_line_without_end_stops_with_the_line_number(small_limits, runner, cli, tiny_model_dir):
+    res = runner.invoke(cli, ["classify", "-i", "-", "--model", str(tiny_model_dir)],
+                        input=b"question\nprix crm\n" + b"x" * 5000)
+    assert res.exit_code == 1
+    assert res.output.strip() == ("Error: <stdin>: line 3 is over 1000 bytes without a line break (a binary file or an "
+                                  "endless stream?); pass a text table with one row per line")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_huge_line_in_a_file_names_file_and_line(tmp_path, monkeypatch, runner, cli, tiny_model_dir, stream):
+    from contentplan.io import encoding, tables
+    monkeypatch.setattr(encoding, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(tables, "STREAM_THRESHOLD", 100 if stream else 10 ** 6)
+    p = tmp_path / "q.csv"
+    p.write_bytes(b"question\nprix crm\nwhy churn\n" + b"tarif " * 1000 + b"\nlast\n")
+    res = runner.invoke(cli, ["classify", "-i", str(p), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {p}: line 4 is over 1000 bytes without a line break (a binary file or an "
+                                  "endless stream?); pass a text table with one row per line")
+
+
+def test_dev_zero_is_refused_at_once(runner, cli, tiny_model_dir):
+    start = time.monotonic()
+    res = runner.invoke(cli, ["classify", "-i", "/dev/zero", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == ("Error: /dev/zero: looks like a binary file (NUL bytes), not text; "
+                                  "pass a CSV, TSV, XLSX, JSON or text file")
+    assert time.monotonic() - start < 10
+
+
+def _fifo_writer(path: Path, head: bytes, forever: bytes | None = None, tail: bytes = b""):
+    import threading
+
+    def run():
+        try:
+            with open(path, "wb") as fh:
+                fh.write(head)
+                while forever:
+                    fh.write(forever)
+                fh.write(tail)
+        except (BrokenPipeError, ValueError):
+            pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_endless_fifo_without_line_breaks_stops(tmp_path, small_limits, runner, cli, tiny_model_dir):
+    import os
+    fifo = tmp_path / "q.csv"
+    os.mkfifo(fifo)
+    writer = _fifo_writer(fifo, b"question\nprix crm\n", forever=b"y" * 4096)
+    res = runner.invoke(cli, ["classify", "-i", str(fifo), "--model", str(tiny_model_dir)])
+    writer.join(10)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {fifo}: line 3 is over 1000 bytes without a line break (a binary file or "
+                                  "an endless stream?); pass a text table with one row per line")
+    assert not writer.is_alive()
+
+
+def test_large_legitimate_inputs_stream_from_a_fifo_and_a_file(tmp_path, small_limits, runner, cli, tiny_model_dir):
+    """Over the stream threshold, every line under the line limit: all rows come out, in order."""
+    import csv
+    import io
+    import os
+    rows = [[f"question {i} " + "pourquoi " * (i % 100), str(i)] for i in range(300)]  # lines up to ~900 bytes, 150 KB
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["question", "volume"], *rows])
+    data = buf.getvalue().encode()
+    fifo, plain = tmp_path / "fifo.csv", tmp_path / "plain.csv"
+    os.mkfifo(fifo)
+    plain.write_bytes(data)
+    writer = _fifo_writer(fifo, data)
+    for source in (fifo, plain):
+        res = runner.invoke(cli, ["classify", "-i", str(source), "-f", "csv", "--no-explain", "--model", str(tiny_model_dir)])
+        assert res.exit_code == 0, res.output
+        out = list(csv.reader(io.StringIO(res.stdout, newline="")))
+        assert [r[:2] for r in out[1:]] == rows
+    writer.join(10)
+
+
+def test_whole_read_of_a_stream_is_bounded(monkeypatch):
+    import io
+
+    from contentplan.errors import InputError
+    from contentplan.io import encoding
+    from contentplan.io.tables import read_table
+    monkeypatch.setattr(encoding, "MAX_BYTES", 10 * 1024)
+
+    class Stdin:
+        buffer = io.BytesIO(b"question\n" + b"prix crm\n" * 5000)
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    with pytest.raises(InputError) as err:
+        read_table("-")
+    assert str(err.value) == "<stdin>: input is over 10 KB (an endless stream?); save it to a file under 10 KB, or split it"
+
+
+# ----- 5. encodings: valid text is never mangled; mixed files are reported by line -----
+
+MIXED = "question\nprix déménagement\n".encode() + "tarif entrée\n".encode("cp1252") + "coût réel\n".encode()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_mixed_encodings_are_decoded_per_line_and_reported(tmp_path, monkeypatch, runner, cli, tiny_model_dir, stream):
+    from contentplan.io import tables
+    if stream:
+        monkeypatch.setattr(tables, "STREAM_THRESHOLD", 20)
+    p = tmp_path / "q.csv"
+    p.write_bytes(MIXED)
+    res = runner.invoke(cli, ["classify", "-i", str(p), "-f", "csv", "--no-explain", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert [r.split(",")[0] for r in res.stdout.splitlines()[1:]] == ["prix déménagement", "tarif entrée", "coût réel"]
+    assert res.stderr.splitlines() == [(
+        f"warning: {p}: mixed encodings: line 3 is not UTF-8 like the rest of the file; read as cp1252; "
+        "check it, or re-save the file as UTF-8")]
+
+
+def test_mostly_cp1252_file_names_its_utf8_lines():
+    from contentplan.io.encoding import MIXED as MIXED_ENC
+    from contentplan.io.encoding import decode
+    lines = ["é" * 3 + str(i) for i in range(8)]
+    data = b"\n".join(line.encode("cp1252") if i != 5 else line.encode() for i, line in enumerate(lines))
+    text, enc = decode(data, "x.csv")
+    assert text.split("\n") == lines and enc == MIXED_ENC
+
+
+def test_single_encoding_files_are_decoded_silently(tmp_path, capsys):
+    from contentplan.io.tables import read_table
+    texts = ["prix déménagement", "tarif entrée – 20 €", "œuvre « naïve »"]
+    for enc in ("utf-8", "utf-8-sig", "cp1252", "utf-16"):
+        p = tmp_path / f"{enc}.csv"
+        p.write_bytes(("question\n" + "\n".join(texts) + "\n").encode(enc))
+        assert read_table(p)["question"].tolist() == texts, enc
+    assert capsys.readouterr().err == ""
+
+
+def test_utf8_character_across_read_boundaries_is_not_mangled(tmp_path, monkeypatch):
+    """A multi-byte character cut by the 64 KB head, the stream threshold or a read block."""
+    from contentplan.io import encoding, tables
+    from contentplan.io.tables import iter_table
+    line = "é" * 40 + "\n"                      # 81 bytes a line: every boundary below falls inside a character
+    data = ("question\n" + line * 3000).encode()
+    p = tmp_path / "q.csv"
+    p.write_bytes(data)
+    monkeypatch.setattr(encoding, "READ_BLOCK", 4097)
+    for threshold in (65537, 1001, 10 ** 7):
+        monkeypatch.setattr(tables, "STREAM_THRESHOLD", threshold)
+        rows = [t for chunk in iter_table(p, chunksize=500) for t in chunk["question"]]
+        assert rows == ["é" * 40] * 3000, threshold
+
+
+def test_bom_file_with_a_cp1252_line_is_a_warning_not_an_error(tmp_path, capsys):
+    from contentplan.io.tables import read_table
+    p = tmp_path / "q.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + b"question\nprix\n" + "entrée\n".encode("cp1252"))
+    assert read_table(p)["question"].tolist() == ["prix", "entrée"]
+    assert capsys.readouterr().err.splitlines() == [(
+        f"warning: {p}: mixed encodings: line 3 is not UTF-8 like the rest of the file; read as cp1252; "
+        "check it, or re-save the file as UTF-8")]

@@ -41,9 +41,11 @@ def check_output_path(output: str | Path | None, inputs=()) -> None:
     out = Path(output)
     if out.is_dir():
         raise OutputError(f"{out}: is a directory; pass a file name for -o")
+    from .tables import source_path
     for inp in inputs:
         if inp is None or str(inp) == "-":
             continue
+        inp = source_path(inp)  # book.xlsx#Sheet is the file book.xlsx
         try:
             if out.exists() and Path(inp).exists() and out.resolve() == Path(inp).resolve():
                 raise OutputError(f"{out}: is also an input file; write the output to another file")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contentplan import embedders, notices
 from contentplan.embedders import (
@@ -536,3 +538,48 @@ def test_bom_file_with_a_cp1252_line_is_a_warning_not_an_error(tmp_path, capsys)
     assert capsys.readouterr().err.splitlines() == [(
         f"warning: {p}: mixed encodings: line 3 is not UTF-8 like the rest of the file; read as cp1252; "
         "check it, or re-save the file as UTF-8")]
+
+
+# ----- 6. every cell survives a round trip through classify -f csv -----
+
+# Anything a CSV field can hold except NUL (refused as binary) and lone surrogates (not text).
+ANY_CELL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+TRICKY_CELLS = ['a "quoted" word', "a, comma", "cr\ronly", "lf\nonly", "crlf\r\ninside", "\r", "\n", "\r\n\r\n",
+                "  leading and trailing  ", "=1+2", "=HYPERLINK(\"http://x\")", "+33 6 12", "-3", "@SUM(A1)", "",
+                " ", "\t", "é€😀", "\u2028line sep", "\x85nel", "\ufeffbom", ";", "|", '"', '""', "\\"]
+
+
+def _round_trip(runner, cli, model, path: Path, rows: list[list[str]], terminator: str) -> None:
+    import csv
+    import io
+    buf = io.StringIO()
+    # Python's writer leaves a bare CR unquoted unless CR is in the line terminator: quote all then.
+    quoting = csv.QUOTE_MINIMAL if "\r" in terminator else csv.QUOTE_ALL
+    csv.writer(buf, lineterminator=terminator, quoting=quoting).writerows([["query", "note", "id"], *rows])
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+    res = runner.invoke(cli, ["classify", "-i", str(path), "-f", "csv", "--no-explain", "--model", str(model)])
+    assert res.exit_code == 0, res.output
+    # (click's Result.stdout turns CRLF into LF: read the bytes)
+    out = list(csv.reader(io.StringIO(res.stdout_bytes.decode("utf-8"), newline="")))
+    assert out[0][:3] == ["query", "note", "id"]
+    assert [r[:3] for r in out[1:]] == rows
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("terminator", ["\r\n", "\n"], ids=["crlf", "lf"])
+def test_tricky_cells_round_trip(tmp_path, monkeypatch, runner, cli, tiny_model_dir, stream, terminator):
+    from contentplan.io import tables
+    if stream:
+        monkeypatch.setattr(tables, "STREAM_THRESHOLD", 64)
+    rows = [[a, b, str(i)] for i, (a, b) in enumerate(zip(TRICKY_CELLS, reversed(TRICKY_CELLS)))]
+    _round_trip(runner, cli, tiny_model_dir, tmp_path / "q.csv", rows, terminator)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(ANY_CELL, ANY_CELL), min_size=1, max_size=12), stream=st.booleans(),
+       terminator=st.sampled_from(["\r\n", "\n"]))
+def test_any_cell_round_trips(tmp_path, monkeypatch, runner, cli, tiny_model_dir, cells, stream, terminator):
+    from contentplan.io import tables
+    monkeypatch.setattr(tables, "STREAM_THRESHOLD", 64 if stream else 64 * 1024 ** 2)
+    rows = [[a, b, str(i)] for i, (a, b) in enumerate(cells)]
+    _round_trip(runner, cli, tiny_model_dir, tmp_path / "q.csv", rows, terminator)

@@ -583,3 +583,127 @@ def test_any_cell_round_trips(tmp_path, monkeypatch, runner, cli, tiny_model_dir
     monkeypatch.setattr(tables, "STREAM_THRESHOLD", 64 if stream else 64 * 1024 ** 2)
     rows = [[a, b, str(i)] for i, (a, b) in enumerate(cells)]
     _round_trip(runner, cli, tiny_model_dir, tmp_path / "q.csv", rows, terminator)
+
+
+# ----- 7. model files: hashes required, arrays inflated only within bounds -----
+
+def _copy_model(src: Path, dst: Path) -> Path:
+    import shutil
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit_meta(folder: Path, change) -> None:
+    import json
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    change(meta)
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner, cli, tiny_model_dir):
+    from contentplan.artifacts import export_runtime, load_runtime, read_meta
+    bad = _copy_model(tiny_model_dir, tmp_path / "old-model")
+    _edit_meta(bad, lambda m: m.pop("files"))
+    res = runner.invoke(cli, ["classify", "prix crm", "--model", str(bad)])
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        f"Error: {bad}: meta.json records no sha256 for inference.npz, so the model files cannot be checked; retrain "
+        f"with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {bad}'")
+    export_runtime(bad)
+    rt, _ = load_runtime(bad, read_meta(bad))
+    assert list(rt.classes_) == read_meta(tiny_model_dir)["labels"]
+
+
+def test_estimator_fallback_is_checked_too(tmp_path, tiny_model_dir):
+    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.errors import ModelError
+    bad = _copy_model(tiny_model_dir, tmp_path / "no-runtime")
+    (bad / "inference.npz").unlink()
+    _edit_meta(bad, lambda m: m["files"].pop("estimator.skops"))
+    with pytest.raises(ModelError) as err:
+        load_runtime(bad, read_meta(bad))
+    assert str(err.value).startswith(f"{bad}: meta.json records no sha256 for estimator.skops, so the model files cannot be checked;")
+    _edit_meta(bad, lambda m: m["files"].update({"estimator.skops": "0" * 64}))
+    with pytest.raises(ModelError) as err:
+        load_runtime(bad, read_meta(bad))
+    assert str(err.value) == (f"{bad / 'estimator.skops'}: file does not match the sha256 in meta.json (changed after "
+                              "training); retrain with 'contentplan train'")
+
+
+def _npz_with(path: Path, members: dict[str, bytes]) -> None:
+    import zipfile
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _header_only(shape, dtype="<f8") -> bytes:
+    import io
+
+    from numpy.lib import format as npy
+    buf = io.BytesIO()
+    npy.write_array_header_1_0(buf, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buf.getvalue() + b"\x00" * 64
+
+
+@pytest.mark.parametrize("members,message", [
+    ({"coef.npy": _npy(np.zeros(400_000))},
+     ("{npz}: array 'coef' would inflate from {csize} to 3,200,128 bytes (zip bomb?); refusing to load it; "
+      "retrain with 'contentplan train'")),
+    ({"coef.npy": _header_only((10 ** 9,))},
+     ("{npz}: array 'coef' declares shape (1000000000,) of float64, which does not match its 192 bytes; "
+      "refusing to load it; retrain with 'contentplan train'")),
+    ({"payload.bin": b"x"},
+     "{npz}: unexpected member 'payload.bin' (not an array); refusing to load it; retrain with 'contentplan train'"),
+])
+def test_model_arrays_are_bounded_before_inflating(tmp_path, tiny_model_dir, members, message):
+    import zipfile
+
+    from contentplan.artifacts import file_sha256, load_runtime, read_meta
+    from contentplan.errors import ModelError
+    bad = _copy_model(tiny_model_dir, tmp_path / "bomb")
+    npz = bad / "inference.npz"
+    _npz_with(npz, members)
+    digest = file_sha256(npz)
+    _edit_meta(bad, lambda m: m["files"].update({"inference.npz": digest}))  # hashes match: the bound is the guard
+    csize = zipfile.ZipFile(npz).infolist()[0].compress_size
+    with pytest.raises(ModelError) as err:
+        load_runtime(bad, read_meta(bad))
+    assert str(err.value) == message.format(npz=npz, csize=f"{csize:,}")
+
+
+def test_model_arrays_total_is_bounded(monkeypatch, tiny_model_dir):
+    from contentplan import runtime
+    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.errors import ModelError
+    monkeypatch.setattr(runtime, "MAX_NPZ_BYTES", 1000)
+    with pytest.raises(ModelError) as err:
+        load_runtime(tiny_model_dir, read_meta(tiny_model_dir))
+    assert str(err.value).startswith(f"{tiny_model_dir / 'inference.npz'}: arrays would inflate to ")
+    assert str(err.value).endswith(" MB (zip bomb?); refusing to load it; retrain with 'contentplan train'")
+
+
+@pytest.mark.model
+def test_shipped_model_has_hashes_and_loads_within_bounds():
+    from contentplan.artifacts import (
+        default_model_dir,
+        file_sha256,
+        load_runtime,
+        read_meta,
+    )
+    from contentplan.runtime import check_npz
+    folder = default_model_dir()
+    meta = read_meta(folder)
+    assert set(meta["files"]) == {"estimator.skops", "inference.npz"}
+    assert meta["files"]["inference.npz"] == file_sha256(folder / "inference.npz")
+    assert meta["files"]["estimator.skops"] == file_sha256(folder / "estimator.skops")
+    check_npz(folder / "inference.npz")
+    rt, fingerprint = load_runtime(folder, meta)
+    assert list(rt.classes_) == meta["labels"] and fingerprint == meta["files"]["inference.npz"][:16]

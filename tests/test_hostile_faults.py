@@ -400,6 +400,19 @@ def test_huge_line_in_a_file_names_file_and_line(tmp_path, monkeypatch, runner, 
                                   "endless stream?); pass a text table with one row per line")
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_quote_never_closed_stops_at_the_line_limit(tmp_path, monkeypatch, runner, cli, tiny_model_dir, stream):
+    """An unclosed quote would make the rest of the file one cell: it stops at the line limit, naming where it starts."""
+    from contentplan.io import encoding, tables
+    monkeypatch.setattr(encoding, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(tables, "STREAM_THRESHOLD", 100 if stream else 10 ** 6)
+    p = tmp_path / "q.csv"
+    p.write_bytes(b'question,volume\nprix crm,1\n"unclosed,2\n' + b"more text,3\n" * 500)
+    res = runner.invoke(cli, ["classify", "-i", str(p), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {p}: the row starting on line 3 has a cell over 1000 bytes (a quote never "
+                                  "closed?); check the quotes on that line")
+
 def test_dev_zero_is_refused_at_once(runner, cli, tiny_model_dir):
     start = time.monotonic()
     res = runner.invoke(cli, ["classify", "-i", "/dev/zero", "--model", str(tiny_model_dir)])

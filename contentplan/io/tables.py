@@ -36,7 +36,7 @@ TABLE_EXTS = {".csv", ".tsv", ".tab", ".txt", ".text", ".jsonl", ".ndjson", ".js
 DELIMITERS = [",", ";", "\t", "|"]
 STREAM_THRESHOLD = 64 * 1024 ** 2  # inputs above this are streamed in chunks
 XLSX_EXTS = (".xlsx", ".xlsm")
-csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell
+csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell; parsing lowers it to MAX_LINE_BYTES
 
 # Column names seen in real exports (search console, keyword tools, CMS inventories), by role.
 ROLE_NAMES: dict[str, list[str]] = {
@@ -282,14 +282,28 @@ def _read_csv(handle, sep: str, name: str) -> pd.DataFrame:
     """Parse delimited text with the csv module: ragged rows keep their data (extra fields are joined
     into the last column, missing ones are blank), so no row is ever dropped."""
     text = handle.getvalue().lstrip("\ufeff")
+    csv.field_size_limit(encoding.MAX_LINE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows, done = [], 0
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if r]  # only truly empty lines are skipped
+        for r in reader:
+            if r:  # only truly empty lines are skipped
+                rows.append(r)
+            done = reader.line_num
     except csv.Error as err:
-        raise InputError(f"{name}: cannot parse as delimited text ({err}); check the delimiter and quoting") from None
+        raise _csv_error(err, name, done + 1, f"cannot parse as delimited text ({err})") from None
     if not rows:
         raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
     header, body = rows[0], rows[1:]
     return pd.DataFrame(_fit_width(body, len(header), sep), columns=_dedupe_columns(header, name), dtype=str)
+
+
+def _csv_error(err: csv.Error, name: str, line: int, what: str) -> InputError:
+    if "field larger than field limit" in str(err):
+        # A quote never closed swallows the rest of the file into one cell: stop at the line limit.
+        return InputError(f"{name}: the row starting on line {line} has a cell over {encoding.size_text(encoding.MAX_LINE_BYTES)} "
+                          "(a quote never closed?); check the quotes on that line")
+    return InputError(f"{name}: {what}; check the delimiter and quoting")
 
 
 _BARE_CR = re.compile(r"(?<=\r)(?!\n)")
@@ -400,11 +414,14 @@ def _stream_csv(lines: Iterator[str], sep: str, name: str, chunksize: int) -> It
                 yield from _BARE_CR.split(line)
             else:
                 yield line
+    csv.field_size_limit(encoding.MAX_LINE_BYTES)
     reader = csv.reader(split_cr(lines), delimiter=sep)
     header = None
     buf: list[list[str]] = []
+    done = 0
     try:
         for row in reader:
+            done = reader.line_num
             if not row:
                 continue
             if header is None:
@@ -417,8 +434,7 @@ def _stream_csv(lines: Iterator[str], sep: str, name: str, chunksize: int) -> It
                 yield pd.DataFrame(_fit_width(buf, len(header), sep), columns=columns, dtype=str)
                 buf = []
     except csv.Error as err:
-        raise InputError(f"{name}: cannot parse as delimited text (line {reader.line_num}: {err}); "
-                         "check the delimiter and quoting") from None
+        raise _csv_error(err, name, done + 1, f"cannot parse as delimited text (line {reader.line_num}: {err})") from None
     if header is None:
         raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
     if buf:

@@ -124,7 +124,8 @@ def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
 
 
 def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def export_runtime(path: str | Path) -> Path:
@@ -156,13 +157,10 @@ def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:
     path = Path(path)
     npz = path / RUNTIME
     if not npz.is_file():
+        digest = _checked_sha256(path, meta, ESTIMATOR)
         est = load_estimator(path, meta)
-        return est.runtime(), file_sha256(path / ESTIMATOR)[:16]
-    digest = file_sha256(npz)
-    expected = (meta.get("files") or {}).get(RUNTIME)
-    if expected is not None and expected != digest:
-        raise ModelError(f"{npz}: file does not match the sha256 in {META} (changed after training); "
-                         "retrain with 'contentplan train'")
+        return est.runtime(), digest[:16]
+    digest = _checked_sha256(path, meta, RUNTIME)
     rt = LinearStageModel.load(npz)
     if list(rt.classes_) != list(meta["labels"]):
         raise ModelError(f"{path}: labels in {META} do not match {RUNTIME}; retrain with 'contentplan train'")
@@ -170,6 +168,21 @@ def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:
     if rt.embedder and dim is not None and rt.embedding_dim_ != dim:
         raise ModelError(f"{path}: embedding dimension mismatch ({rt.embedding_dim_} in {RUNTIME}, {dim} in {META}); retrain with 'contentplan train'")
     return rt, digest[:16]
+
+
+def _checked_sha256(folder: Path, meta: dict, name: str) -> str:
+    """The sha256 of ``folder/name``, which must be the one ``meta.json`` records: a model whose
+    files cannot be checked is refused, not trusted."""
+    files = meta.get("files")
+    expected = files.get(name) if isinstance(files, dict) else None
+    if not isinstance(expected, str):
+        raise ModelError(f"{folder}: {META} records no sha256 for {name}, so the model files cannot be checked; "
+                         f"retrain with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {folder}'")
+    digest = file_sha256(folder / name)
+    if expected != digest:
+        raise ModelError(f"{folder / name}: file does not match the sha256 in {META} (changed after training); "
+                         "retrain with 'contentplan train'")
+    return digest
 
 
 def read_meta(path: str | Path) -> dict:

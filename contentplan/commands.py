@@ -23,7 +23,8 @@ def files_read(*paths, scheme=None, model_dir=None) -> list:
     (not a built-in scheme name) and the model folder (the shipped one by default)."""
     from .artifacts import default_model_dir
     from .schemes import BUILTIN
-    out = [p for p in paths if p and str(p) != "-"]
+    from .io.tables import source_path
+    out = [source_path(p) for p in paths if p and str(p) != "-"]   # book.xlsx#Sheet reads book.xlsx
     if scheme and str(scheme) not in BUILTIN:
         out.append(scheme)
     try:

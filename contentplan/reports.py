@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import OutputError
-from .io.writers import csv_text, write_xlsx
+from .io.writers import XlsxLimitError, csv_text, write_xlsx
 from .terminal import clean_line
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
@@ -268,15 +268,24 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Pa
         for name, text in texts.items():
             _write_file(tmp / name, text.encode("utf-8"))
         buf = io.BytesIO()
-        write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf)
-        _write_file(tmp / "report.xlsx", buf.getvalue())
+        try:
+            write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf,
+                       name=str(shown / "report.xlsx"))
+            _write_file(tmp / "report.xlsx", buf.getvalue())
+            written_xlsx = True
+        except XlsxLimitError as err:
+            # The CSV files hold every row and character; a workbook that cannot is not written (and the
+            # previous report's workbook goes with the swap, so it is not mistaken for this report).
+            from .notices import warn
+            warn(f"{shown / 'report.xlsx'}: not written: {err.what}; the CSV files of the report hold all the data")
+            written_xlsx = False
         if previous:
             for extra in _extras(final):
                 if extra.is_dir() and not extra.is_symlink():
                     shutil.copytree(extra, tmp / extra.name, symlinks=True, copy_function=_link_or_copy)
                 else:
                     _link_or_copy(extra, tmp / extra.name)
-        manifest = {"generator": "contentplan", "version": __version__, "files": sorted(texts) + ["report.xlsx"]}
+        manifest = {"generator": "contentplan", "version": __version__, "files": sorted(texts) + (["report.xlsx"] if written_xlsx else [])}
         _write_file(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
         _fsync_dir(tmp)
         mode = final.stat().st_mode & 0o777 if final.exists() else 0o777 & ~_umask()
@@ -292,7 +301,7 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Pa
             if leftover is not None:
                 shutil.rmtree(leftover, ignore_errors=True)
     return [shown / name for name in ("gaps.csv", "briefs.csv", "questions.csv", "content.csv", "report.md",
-                                      "report.html", "report.xlsx")]
+                                      "report.html", "report.xlsx") if name != "report.xlsx" or written_xlsx]
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -135,6 +135,52 @@ def vocab_terms(vectorizer) -> np.ndarray:
     return np.array(terms.tolist(), dtype=str)
 
 
+MAX_NPZ_MEMBERS = 64
+MAX_NPZ_BYTES = 2 * 1024 ** 3   # all arrays of a model, uncompressed
+MAX_NPZ_RATIO = 200             # uncompressed / compressed size of one array (the shipped model's worst: ~21)
+
+
+def check_npz(path: str | Path) -> None:
+    """Refuse an ``.npz`` whose arrays would inflate absurdly, before any is decompressed.
+
+    Each member's sizes are read from the zip directory and its ``.npy`` header (the first bytes):
+    the array the header declares must be exactly the member's size, the sizes must stay under
+    :data:`MAX_NPZ_BYTES` in all, and no member may inflate more than :data:`MAX_NPZ_RATIO` times
+    (beyond its first megabyte)."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    path = Path(path)
+    refuse = "refusing to load it; retrain with 'contentplan train'"
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_NPZ_MEMBERS:
+            raise ModelError(f"{path}: {len(infos)} arrays in the archive (a model has about 13); {refuse}")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_NPZ_BYTES:
+            raise ModelError(f"{path}: arrays would inflate to {total / 1e6:,.0f} MB (zip bomb?); {refuse}")
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise ModelError(f"{path}: unexpected member '{info.filename}' (not an array); {refuse}")
+            if info.file_size > 1024 ** 2 and info.file_size > MAX_NPZ_RATIO * max(info.compress_size, 1):
+                raise ModelError(f"{path}: array '{info.filename[:-4]}' would inflate from {info.compress_size:,} to "
+                                 f"{info.file_size:,} bytes (zip bomb?); {refuse}")
+            with zf.open(info) as fh:
+                version = npy.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = npy.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = npy.read_array_header_2_0(fh)
+                header = fh.tell()
+            count = 1
+            for d in shape:
+                count *= int(d)
+            if dtype.hasobject or header + count * dtype.itemsize != info.file_size:
+                raise ModelError(f"{path}: array '{info.filename[:-4]}' declares shape {tuple(shape)} of {dtype}, which "
+                                 f"does not match its {info.file_size:,} bytes; {refuse}")
+
+
 class LinearStageModel:
     """A fitted stage classifier as plain arrays: the prediction side of StageClassifier.
 
@@ -223,6 +269,7 @@ class LinearStageModel:
             with open(path, "rb") as f:
                 if f.read(4) != b"PK\x03\x04":
                     raise ModelError(f"{path}: corrupt model file (not an .npz archive); retrain with 'contentplan train'")
+            check_npz(path)
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             if int(arrays.get("format", -1)) != RUNTIME_VERSION:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from contentplan.artifacts import default_model_dir, load_estimator, load_runtime, read_meta
+from contentplan.artifacts import default_model_dir, file_sha256, load_estimator, load_runtime, read_meta
 from contentplan.errors import ModelError
 from contentplan.model import StageClassifier
 from contentplan.pipeline import JourneyModel
@@ -106,15 +106,19 @@ def test_saved_folder_has_a_runtime_checked_by_hash(tmp_path, tiny_model_dir):
     assert str(err.value) == (f"{bad / 'inference.npz'}: file does not match the sha256 in meta.json (changed after "
                               "training); retrain with 'contentplan train'")
 
+    def rehash():  # a damaged file whose hash was recorded too: the file checks come next
+        meta = read_meta(bad)
+        meta["files"]["inference.npz"] = file_sha256(bad / "inference.npz")
+        (bad / "meta.json").write_text(json.dumps(meta))
+
     (bad / "inference.npz").write_bytes(b"garbage")
-    meta = read_meta(bad)
-    del meta["files"]
-    (bad / "meta.json").write_text(json.dumps(meta))
+    rehash()
     with pytest.raises(ModelError) as err:
         load_runtime(bad, read_meta(bad))
     assert str(err.value) == f"{bad / 'inference.npz'}: corrupt model file (not an .npz archive); retrain with 'contentplan train'"
 
     np.savez(bad / "inference.npz", coef=np.zeros((2, 2)))
+    rehash()
     with pytest.raises(ModelError) as err:
         load_runtime(bad, read_meta(bad))
     assert str(err.value) == f"{bad / 'inference.npz'}: runtime format None is not supported; retrain with 'contentplan train'"

@@ -2,6 +2,11 @@
 
 Every cell is read as a string (``dtype=str``, no NA conversion) so that values the user exported
 (volumes, positions, URLs, leading zeros) are carried through unchanged.
+
+Inputs larger than :data:`STREAM_THRESHOLD` (files, pipes, FIFOs alike) are streamed in chunks in
+bounded memory; a line over :data:`~contentplan.io.encoding.MAX_LINE_BYTES` stops with an error.
+A workbook is read from its first sheet, or the one named after ``#`` (``file.xlsx#Sheet 2``);
+other sheets holding data are named in a warning.
 """
 from __future__ import annotations
 
@@ -16,12 +21,22 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ColumnError, InputError, did_you_mean
-from .encoding import decode, display_name, read_bytes
+from . import encoding
+from .encoding import (
+    LineDecoder,
+    check_size,
+    decode,
+    display_name,
+    open_input,
+    read_bytes,
+    sniff_encoding,
+)
 
 TABLE_EXTS = {".csv", ".tsv", ".tab", ".txt", ".text", ".jsonl", ".ndjson", ".json", ".xlsx", ".xlsm", ""}
 DELIMITERS = [",", ";", "\t", "|"]
-STREAM_THRESHOLD = 64 * 1024 ** 2  # files above this are streamed in chunks
-csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell
+STREAM_THRESHOLD = 64 * 1024 ** 2  # inputs above this are streamed in chunks
+XLSX_EXTS = (".xlsx", ".xlsm")
+csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell; parsing lowers it to MAX_LINE_BYTES
 
 # Column names seen in real exports (search console, keyword tools, CMS inventories), by role.
 ROLE_NAMES: dict[str, list[str]] = {
@@ -226,6 +241,23 @@ def _kind(path: str | Path, text_head: str) -> str:
     )
 
 
+def split_sheet(path: str | Path) -> tuple[str | Path, str | None]:
+    """``book.xlsx#Sheet`` -> (``book.xlsx``, ``Sheet``); any other path -> (path, None). A file
+    whose name really contains '#' is taken as it is."""
+    s = str(path)
+    if s == "-" or "#" not in s:
+        return path, None
+    base, _, sheet = s.rpartition("#")
+    if Path(base).suffix.lower() in XLSX_EXTS and not Path(s).exists():
+        return base, sheet
+    return path, None
+
+
+def source_path(path: str | Path) -> str | Path:
+    """The file behind an input argument (without a ``#Sheet`` suffix)."""
+    return split_sheet(path)[0]
+
+
 def _check_ext(path: str | Path) -> None:
     if str(path) == "-":
         return
@@ -243,27 +275,36 @@ def read_table(path: str | Path, text_column: str | None = None) -> pd.DataFrame
 
 
 def iter_table(path: str | Path, chunksize: int | None = 10000) -> Iterator[pd.DataFrame]:
-    """Yield a table in chunks of ``chunksize`` rows (whole when None). Large CSV/JSONL/TXT files stream."""
-    name = display_name(path)
-    _check_ext(path)
-    ext = Path(str(path)).suffix.lower() if str(path) != "-" else ""
-    if ext in (".xlsx", ".xlsm"):
-        frame = _read_xlsx(path)
+    """Yield a table in chunks of ``chunksize`` rows (whole when None). Inputs over
+    :data:`STREAM_THRESHOLD` (files, stdin, FIFOs) stream in bounded memory when ``chunksize`` is set."""
+    src, sheet = split_sheet(path)
+    name = display_name(src)
+    _check_ext(src)
+    ext = Path(str(src)).suffix.lower() if str(src) != "-" else ""
+    if ext in XLSX_EXTS:
+        frame = _read_xlsx(src, sheet)
         yield from _chunks(frame, chunksize)
         return
-    big = str(path) != "-" and Path(path).is_file() and Path(path).stat().st_size > STREAM_THRESHOLD
-    if big and chunksize:
-        yield from _stream_large(path, chunksize)
-        return
-    data = read_bytes(path)
+    if not chunksize:
+        check_size(src)
+    with open_input(src, max_line=encoding.MAX_LINE_BYTES, max_total=None if chunksize else encoding.MAX_BYTES) as fh:
+        # Look at the start first: a binary file or device (/dev/zero) is refused before reading more.
+        data = fh.read(min(65536, STREAM_THRESHOLD))
+        sniff_encoding(data, name)
+        data += fh.read(max(STREAM_THRESHOLD - len(data), 0))
+        if chunksize and fh.peek(1):
+            yield from _stream(fh, data, name, ext, chunksize, src)
+            return
+        data += fh.read()
     if not data.strip():
         raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
     text, _ = decode(data, name)
-    kind = _kind(path, text[:4096])
+    del data
+    kind = _kind(src, text[:4096])
     if kind == "text":
         frame = _text_frame(text.splitlines())
     elif kind == "jsonl":
-        frame = _read_jsonl(text.splitlines(), name)
+        frame = _read_jsonl(text.split("\n"), name)
     elif kind == "json":
         frame = _read_json(text, name)
     else:
@@ -294,60 +335,179 @@ def _dedupe_columns(columns: list, name: str) -> list[str]:
     return out
 
 
-def _read_csv(handle, sep: str, name: str) -> pd.DataFrame:
-    """Parse delimited text with the csv module: ragged rows keep their data (extra fields are joined
-    into the last column, missing ones are blank), so no row is ever dropped."""
-    text = handle.getvalue().lstrip("\ufeff")
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if r]  # only truly empty lines are skipped
-    except csv.Error as err:
-        raise InputError(f"{name}: cannot parse as delimited text ({err}); check the delimiter and quoting") from None
-    if not rows:
-        raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
-    header, body = rows[0], rows[1:]
-    width = len(header)
+def _fit_width(rows: list[list[str]], width: int, sep: str) -> list[list[str]]:
+    """Ragged rows keep their data: extra fields are joined into the last column, missing ones are blank."""
     fixed = []
-    for r in body:
+    for r in rows:
         if len(r) > width:
             r = r[:width - 1] + [sep.join(r[width - 1:])]
         elif len(r) < width:
             r = r + [""] * (width - len(r))
         fixed.append(r)
-    return pd.DataFrame(fixed, columns=_dedupe_columns(header, name), dtype=str)
+    return fixed
 
 
-def _stream_large(path, chunksize: int) -> Iterator[pd.DataFrame]:
-    name = str(path)
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    # Detect the encoding on the head; cut at a line end so a multi-byte character is not split.
-    cut = head.rfind(b"\n")
-    text_head, enc = decode(head[:cut] if cut > 0 else head, name) if head else ("", "utf-8")
-    ext = Path(name).suffix.lower()
-    kind = _kind(path, text_head)
-    if enc == "utf-8":
-        enc = "utf-8-sig"
-    if kind in ("csv",):
-        sep = _sniff_delimiter(text_head, ext)
-        try:
-            reader = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                                 chunksize=chunksize, encoding=enc, encoding_errors="replace", engine="c",
-                                 on_bad_lines="error")
-            for chunk in reader:
-                chunk.columns = _dedupe_columns(list(chunk.columns), name)
-                yield chunk.reset_index(drop=True).fillna("")
-        except pd.errors.ParserError as err:
-            raise InputError(f"{name}: cannot parse as delimited text ({str(err).strip()}); check the delimiter and quoting") from None
-        return
-    with open(path, encoding=enc, errors="replace") as fh:
+def _read_csv(handle, sep: str, name: str) -> pd.DataFrame:
+    """Parse delimited text with the csv module: ragged rows keep their data (extra fields are joined
+    into the last column, missing ones are blank), so no row is ever dropped."""
+    text = handle.getvalue().lstrip("\ufeff")
+    csv.field_size_limit(encoding.MAX_LINE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows, done = [], 0
+    try:
+        for r in reader:
+            if r:  # only truly empty lines are skipped
+                rows.append(r)
+            done = reader.line_num
+    except csv.Error as err:
+        raise _csv_error(err, name, done + 1, f"cannot parse as delimited text ({err})") from None
+    if not rows:
+        raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
+    header, body = rows[0], rows[1:]
+    return pd.DataFrame(_fit_width(body, len(header), sep), columns=_dedupe_columns(header, name), dtype=str)
+
+
+def _csv_error(err: csv.Error, name: str, line: int, what: str) -> InputError:
+    if "field larger than field limit" in str(err):
+        # A quote never closed swallows the rest of the file into one cell: stop at the line limit.
+        return InputError(f"{name}: the row starting on line {line} has a cell over {encoding.size_text(encoding.MAX_LINE_BYTES)} "
+                          "(a quote never closed?); check the quotes on that line")
+    return InputError(f"{name}: {what}; check the delimiter and quoting")
+
+
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+def _stream(fh, data: bytes, name: str, ext: str, chunksize: int, path) -> Iterator[pd.DataFrame]:
+    """Parse a large input chunk by chunk: ``data`` (the start, already read) then the rest of ``fh``,
+    line by line, each line decoded on its own (see :class:`~contentplan.io.encoding.LineDecoder`)."""
+    enc = sniff_encoding(data, name)
+    if enc in ("utf-16", "utf-16-le", "utf-16-be"):
+        wrapper = io.TextIOWrapper(io.BufferedReader(_Prefixed(data, fh)), encoding=enc, errors="strict", newline="")
+
+        def lines() -> Iterator[str]:
+            try:
+                yield from wrapper
+            except UnicodeDecodeError:
+                raise InputError(f"{name}: invalid {enc.upper()} text; re-save the file as UTF-8") from None
+        dec = None
+    else:
+        dec = LineDecoder(name)
+        if enc == "utf-8-sig":
+            data = data[3:]
+            dec.n_utf8 = 1  # a UTF-8 BOM says the file is UTF-8
+
+        def lines() -> Iterator[str]:
+            for raw in _byte_lines(data, fh):
+                yield dec(raw)
+    stream = lines()
+    if dec is None:
+        first = next(stream, "")
+        head_text = first
+        stream = _chain([first], stream)
+    else:  # the start, decoded the same way without counting its lines twice
+        cut = data.rfind(b"\n")
+        quiet = LineDecoder(name)
+        head_text = "".join(quiet(line) for line in (data[:cut] if cut > 0 else data[:65536]).splitlines(keepends=True))
+    kind = _kind(path, head_text[:4096])
+    if kind == "csv":
+        yield from _stream_csv(stream, _sniff_delimiter(head_text, ext), name, chunksize)
+    else:
         buf: list[str] = []
-        for line in fh:
-            buf.append(line.rstrip("\n"))
+        n = 0
+        for line in stream:
+            buf.extend(line.splitlines() if kind == "text" else [line.rstrip("\r\n")])
             if len(buf) >= chunksize:
-                yield _read_jsonl(buf, name) if kind == "jsonl" else _text_frame(buf)
+                frame = _read_jsonl(buf, name, first_line=n + 1) if kind == "jsonl" else _text_frame(buf)
+                n += len(buf)
                 buf = []
+                if not frame.empty:
+                    yield frame
         if buf:
-            yield _read_jsonl(buf, name) if kind == "jsonl" else _text_frame(buf)
+            frame = _read_jsonl(buf, name, first_line=n + 1) if kind == "jsonl" else _text_frame(buf)
+            if not frame.empty:
+                yield frame
+    if dec is not None:
+        dec.finish()
+
+
+def _chain(*parts):
+    for part in parts:
+        yield from part
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read, then the rest of a reader."""
+
+    def __init__(self, prefix: bytes, fh):
+        super().__init__()
+        self._prefix, self._fh = memoryview(prefix), fh
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if len(self._prefix):
+            n = min(len(buf), len(self._prefix))
+            buf[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        chunk = self._fh.read(len(buf))
+        buf[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def _byte_lines(data: bytes, fh) -> Iterator[bytes]:
+    """Physical lines (split after b"\\n", which no UTF-8 or cp1252 character contains) of ``data``
+    followed by the rest of ``fh``."""
+    carry = b""
+    for line in io.BytesIO(data):
+        if line.endswith(b"\n"):
+            yield line
+        else:
+            carry = line
+    for line in iter(fh.readline, b""):
+        if carry:
+            line, carry = carry + line, b""
+        yield line
+    if carry:
+        yield carry
+
+
+def _stream_csv(lines: Iterator[str], sep: str, name: str, chunksize: int) -> Iterator[pd.DataFrame]:
+    """csv-module parsing over decoded lines (a bare CR ends a line too, as with newline=''), the same
+    rules as :func:`_read_csv`: ragged rows keep their data, only truly empty lines are skipped."""
+    def split_cr(it):
+        for line in it:
+            if "\r" in line[:-2]:
+                yield from _BARE_CR.split(line)
+            else:
+                yield line
+    csv.field_size_limit(encoding.MAX_LINE_BYTES)
+    reader = csv.reader(split_cr(lines), delimiter=sep)
+    header = None
+    buf: list[list[str]] = []
+    done = 0
+    try:
+        for row in reader:
+            done = reader.line_num
+            if not row:
+                continue
+            if header is None:
+                header = row
+                header[0] = header[0].lstrip("\ufeff")
+                columns = _dedupe_columns(header, name)
+                continue
+            buf.append(row)
+            if len(buf) >= chunksize:
+                yield pd.DataFrame(_fit_width(buf, len(header), sep), columns=columns, dtype=str)
+                buf = []
+    except csv.Error as err:
+        raise _csv_error(err, name, done + 1, f"cannot parse as delimited text (line {reader.line_num}: {err})") from None
+    if header is None:
+        raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
+    if buf:
+        yield pd.DataFrame(_fit_width(buf, len(header), sep), columns=columns, dtype=str)
 
 
 def _text_frame(lines: list[str]) -> pd.DataFrame:
@@ -377,9 +537,9 @@ def _records_frame(records: list, name: str) -> pd.DataFrame:
     return pd.DataFrame({c: [_stringify(r.get(c)) for r in records] for c in columns}, dtype=str)
 
 
-def _read_jsonl(lines: list[str], name: str) -> pd.DataFrame:
+def _read_jsonl(lines: list[str], name: str, first_line: int = 1) -> pd.DataFrame:
     records = []
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(lines, first_line):
         if not line.strip():
             continue
         try:
@@ -405,7 +565,17 @@ def _read_json(text: str, name: str) -> pd.DataFrame:
     return _records_frame(data, name)
 
 
-def _read_xlsx(path) -> pd.DataFrame:
+def _has_data(ws) -> bool:
+    for row in ws.iter_rows(values_only=True):
+        if any(v is not None and str(v).strip() for v in row):
+            return True
+    return False
+
+
+def _read_xlsx(path, sheet: str | None = None) -> pd.DataFrame:
+    """The first sheet of a workbook, or ``sheet``. With several sheets, a note says which one is
+    read; other sheets holding data are named in a warning, with how to read them (``file.xlsx#Sheet``)."""
+    from ..notices import note, warn
     name = display_name(path)
     data = read_bytes(path)
     if not data:
@@ -419,12 +589,38 @@ def _read_xlsx(path) -> pd.DataFrame:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many types for corrupt files
         raise InputError(f"{name}: cannot open as .xlsx ({err.__class__.__name__}); re-save it from Excel") from None
-    ws = wb.worksheets[0]
-    rows = [["" if v is None else _cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    wb.close()
+    try:
+        sheets = wb.worksheets
+        titles = [ws.title for ws in sheets]
+        if not sheets:
+            raise InputError(f"{name}: the workbook has no worksheet; put a header row and data in a sheet")
+        if sheet is not None:
+            chosen = next((ws for ws in sheets if ws.title == sheet), None) or \
+                next((ws for ws in sheets if ws.title.strip().lower() == sheet.strip().lower()), None)
+            if chosen is None:
+                raise InputError(f"{name}: no sheet '{sheet}'{did_you_mean(sheet, titles)} (sheets: {', '.join(titles)}); "
+                                 f"pass {name}#<sheet name>")
+        else:
+            chosen = sheets[0]
+        rows = [["" if v is None else _cell(v) for v in row] for row in chosen.iter_rows(values_only=True)]
+        others = [ws.title for ws in sheets if ws is not chosen and _has_data(ws)] if sheet is None and len(sheets) > 1 else []
+    finally:
+        wb.close()
     rows = [r for r in rows if any(str(v).strip() for v in r)]
+    quoted = ", ".join(f"'{t}'" for t in others)
     if not rows:
+        if sheet is not None:
+            raise InputError(f"{name}: sheet '{chosen.title}' is empty; put a header row and data in it, or pick another sheet")
+        if others:
+            raise InputError(f"{name}: the first sheet '{chosen.title}' is empty but {quoted} "
+                             f"{'holds' if len(others) == 1 else 'hold'} data; pass {name}#{others[0]} to read it")
         raise InputError(f"{name}: the first sheet is empty; put a header row and data in the first sheet")
+    if others:
+        warn(f"{name}: read sheet '{chosen.title}' only; {'sheet' if len(others) == 1 else 'sheets'} {quoted} also "
+             f"{'holds' if len(others) == 1 else 'hold'} data, not read; to read another sheet pass {name}#<sheet name>, "
+             f"e.g. {name}#{others[0]}")
+    elif sheet is None and len(sheets) > 1:
+        note(f"{name}: read sheet '{chosen.title}' (the other sheets are empty)")
     width = max(len(r) for r in rows)
     header = _dedupe_columns(rows[0] + [None] * (width - len(rows[0])), name)
     body = [r + [""] * (width - len(r)) for r in rows[1:]]

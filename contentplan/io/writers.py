@@ -23,6 +23,24 @@ from ..errors import OutputError
 from ..terminal import clean_line, clean_text  # noqa: F401  (clean_text re-exported)
 
 FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
+XLSX_MAX_ROWS = 1_048_576   # rows in an .xlsx sheet, the header row included
+XLSX_MAX_COLS = 16_384      # columns in an .xlsx sheet
+XLSX_MAX_CELL = 32_767      # characters in an .xlsx cell
+
+
+class XlsxLimitError(OutputError):
+    """The data does not fit in an .xlsx workbook (rows, columns or characters in a cell); ``what``
+    says what does not fit, without the file name and the fix."""
+
+    def __init__(self, name: str, what: str, fix: str = "write CSV or JSONL instead (-f csv, or -o FILE.csv), which has no limit"):
+        super().__init__(f"{name}: {what}; {fix}")
+        self.what = what
+
+
+def _too_many_rows(name: str, n: int | None, sheet: str) -> XlsxLimitError:
+    count = f"{n:,} rows" if n is not None else f"more than {XLSX_MAX_ROWS - 1:,} rows"
+    return XlsxLimitError(name, f"{count} do not fit in sheet '{sheet}' (an .xlsx sheet holds {XLSX_MAX_ROWS - 1:,} "
+                                "rows under its header)")
 
 # /dev/stdout and friends name a descriptor this process already has open: write to it, never open/replace the path.
 _STD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
@@ -65,10 +83,11 @@ def input_collision(output: str | Path, inputs=()) -> str | None:
         st_out = os.stat(out)
     except OSError:
         return None          # a file that does not exist yet is read by nobody
+    from .tables import source_path
     for inp in inputs:
         if inp is None or str(inp) in ("", "-"):
             continue
-        ip = Path(inp)
+        ip = Path(source_path(inp))  # book.xlsx#Sheet is the file book.xlsx
         try:
             st_in = os.stat(ip)
         except OSError:
@@ -328,7 +347,7 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
         if _xlsx_to_terminal(kind, output):
             raise OutputError("xlsx output needs a file: pass -o FILE.xlsx")
         buf = io.BytesIO()
-        write_xlsx({"results": frame}, buf)
+        write_xlsx({"results": frame}, buf, name=str(output))
         with open_output(output, "wb", kind) as fh:
             fh.write(buf.getvalue())
         return
@@ -344,24 +363,49 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
         fh.write(text)
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], target) -> None:
+def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output") -> None:
     """Write several DataFrames as sheets of one workbook (XlsxWriter: about twice as fast as openpyxl).
 
     Text is always stored as text: with ``strings_to_formulas`` off, a cell such as
     ``=HYPERLINK(...)`` coming from a user's CSV can never become a live formula.
+
+    Nothing is cut to fit: a sheet over :data:`XLSX_MAX_ROWS` rows or :data:`XLSX_MAX_COLS` columns,
+    or a cell over :data:`XLSX_MAX_CELL` characters, raises :class:`XlsxLimitError` (``name``, the
+    file, is in the message) before anything is written.
     """
     import xlsxwriter
 
+    for sheet, frame in sheets.items():
+        if len(frame) + 1 > XLSX_MAX_ROWS:
+            raise _too_many_rows(name, len(frame), str(sheet)[:31])
+        if frame.shape[1] > XLSX_MAX_COLS:
+            raise XlsxLimitError(name, f"{frame.shape[1]:,} columns do not fit in sheet '{str(sheet)[:31]}' (an .xlsx "
+                                       f"sheet holds {XLSX_MAX_COLS:,})")
     wb = xlsxwriter.Workbook(target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False})
     try:
-        for name, frame in sheets.items():
-            ws = wb.add_worksheet(str(name)[:31])
-            ws.write_row(0, 0, [str(c) for c in frame.columns])
+        for sheet, frame in sheets.items():
+            title = str(sheet)[:31]
+            ws = wb.add_worksheet(title)
+            columns = [str(c) for c in frame.columns]
+            for j, c in enumerate(columns):
+                if len(c) > XLSX_MAX_CELL:
+                    raise _cell_too_long(name, title, c[:40], 1, len(c))
+            ws.write_row(0, 0, columns)
             for i, row in enumerate(frame.itertuples(index=False), start=1):
-                ws.write_row(i, 0, [_xlsx_cell(v) for v in row])
+                cells = [_xlsx_cell(v) for v in row]
+                for j, c in enumerate(cells):
+                    if isinstance(c, str) and len(c) > XLSX_MAX_CELL:
+                        raise _cell_too_long(name, title, columns[j], i + 1, len(c))
+                ws.write_row(i, 0, cells)
     finally:
         wb.close()
+
+
+def _cell_too_long(name: str, sheet: str, column: str, row: int, n: int) -> XlsxLimitError:
+    return XlsxLimitError(name, f"the cell in column '{column}', row {row} of sheet '{sheet}' holds {n:,} characters, "
+                                f"more than the {XLSX_MAX_CELL:,} an .xlsx cell can hold",
+                          "write CSV or JSON instead (-f csv, or -o FILE.csv), which keeps every character")
 
 
 def _xlsx_cell(v):
@@ -389,6 +433,7 @@ class StreamWriter:
         self._ctx = None
         self._fh = None
         self._header = True
+        self._rows = 0
 
     def __enter__(self):
         if self.fmt in ("csv", "jsonl"):
@@ -398,6 +443,9 @@ class StreamWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         if self._fh is None:
+            self._rows += len(frame)
+            if self.fmt == "xlsx" and self._rows + 1 > XLSX_MAX_ROWS:  # say so now, not after classifying the rest
+                raise _too_many_rows(str(self.output), None, "results")
             self._parts.append(frame)
             return
         self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe) if self.fmt == "csv" else _jsonl_text(frame))

@@ -149,7 +149,8 @@ def write_tags(tags: list[Tag], dry_run: bool = False, with_persona: bool = Fals
     A value the author declared is kept unless ``overwrite``; a non-answer (stage ``unclear``,
     persona ``unassigned``) is never written, and the confidence goes with the stage.
 
-    A file that cannot be updated safely (a symbolic link, a read-only file, a file that is not UTF-8,
+    A file that cannot be updated safely (a symbolic link, a read-only file, a file with other hard
+    links (replacing it would split them), a file that is not UTF-8,
     front matter that would not read back exactly, a failed write) is left as it is and reported in
     ``errors`` as one line (the file, what is wrong, how to fix it) while the others are still written;
     without ``errors`` the first one raises. A dry run reports the same refusals."""
@@ -202,12 +203,17 @@ def _write_one(t: Tag, dry_run: bool, with_persona: bool, overwrite: bool, real_
         raise InputError(f"{t.path}: is a symbolic link, and --write never replaces or follows a link; "
                          "pass the file it points to instead")
     try:
-        mode = p.stat().st_mode
+        st = p.stat()
     except OSError:
-        mode = None  # read_bytes below says what is wrong
-    if mode is not None and (not mode & 0o222 or not os.access(p, os.W_OK)):
+        st = None  # read_bytes below says what is wrong
+    if st is not None and (not st.st_mode & 0o222 or not os.access(p, os.W_OK)):
         raise InputError(f"{t.path}: file is read-only, so it was left as it is; make it writable "
                          "(chmod u+w) and rerun, or leave it out")
+    if st is not None and st.st_nlink > 1:
+        # The file is replaced by a new one (atomically): its other names would keep the old text.
+        raise InputError(f"{t.path}: file has {st.st_nlink - 1} other hard link(s), which --write would split "
+                         "(they would keep the old text), so it was left as it is; edit its front matter by hand, "
+                         "or break the link (cp FILE FILE.new && mv FILE.new FILE) and rerun")
     original = read_bytes(p)
     new = updated_markdown(original, values, t.path)
     if new == original:

@@ -190,8 +190,9 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
     On any error (or Ctrl-C, or SIGTERM under the CLI) the temporary file is removed and ``path`` is
-    left as it was. A symlink is written through (its target is replaced, the link kept); a special
-    file (FIFO, device, socket) is never replaced: use :func:`open_output` for those.
+    left as it was. The replacement keeps the original's mode, and its owner and group where allowed.
+    A symlink is written through (its target is replaced, the link kept); a special file (FIFO,
+    device, socket) is never replaced: use :func:`open_output` for those.
     """
     path = Path(path)
     if path.is_symlink():
@@ -206,15 +207,35 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
             os.chmod(tmp, 0o644)
+        else:
+            _keep_owner(tmp, st)   # before chmod: a chown may clear mode bits
+            os.chmod(tmp, st.st_mode & 0o777)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _keep_owner(tmp: str, st: os.stat_result) -> None:
+    """Give the replacement the owner and group of the file it replaces (root can; another user keeps
+    at least the group when it belongs to it); where neither is allowed, the file is still written."""
+    try:
+        tmp_st = os.stat(tmp)
+    except OSError:
+        return
+    if (tmp_st.st_uid, tmp_st.st_gid) == (st.st_uid, st.st_gid):
+        return
+    for uid in (st.st_uid, -1):
+        try:
+            os.chown(tmp, uid, st.st_gid)
+            return
+        except OSError:
+            continue
 
 
 @contextlib.contextmanager

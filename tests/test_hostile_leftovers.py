@@ -1,0 +1,126 @@
+"""Leftovers of issue #14: what the first round of hostile-output fixes did not cover.
+
+- ``tag --write`` on a file with other hard links is refused (replacing it would split the link),
+  and a rewritten file keeps its owner and group;
+- hidden folders a killed ``gaps -o DIR`` left beside DIR are removed by the next report write
+  once untouched for an hour, with one note;
+- the TF-IDF baseline that ``evaluate`` loads is checked against the sha256 in ``meta.json``;
+- ``xlsx`` to a terminal is refused in the ``Error: <path>: <what>; <fix>`` style;
+- ``train -o`` never writes into, over or around a folder training reads, nor over a folder of
+  other files, and says so before training starts.
+
+Each case checks the exit code, the exact message, and that files are byte for byte as they were."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from contentplan.errors import CorpusError, ModelError, OutputError
+
+FIX = Path(__file__).parent / "fixtures" / "gaps"
+GOOD = "---\ntitle: Tarifs\n---\nNos tarifs : 49 euros par mois, devis gratuit.\n"
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in [root, *root.rglob("*")] if p.is_file() and not p.is_symlink()}
+
+
+def _invoke(runner, cli, args):
+    res = runner.invoke(cli, [str(a) for a in args])
+    assert "Traceback" not in res.output, res.output
+    return res
+
+
+def _lines(text: str) -> list[str]:
+    return text.strip().splitlines()
+
+
+# ----------------------------------------------------------------------------- 1. tag --write: hard links, owner
+
+def _hard_link_error(path: Path, others: int = 1) -> str:
+    return (f"Error: {path}: file has {others} other hard link(s), which --write would split (they would keep the old "
+            "text), so it was left as it is; edit its front matter by hand, or break the link "
+            "(cp FILE FILE.new && mv FILE.new FILE) and rerun")
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
+def test_hard_linked_file_is_refused_and_the_others_written(runner, cli, tiny_model_dir, tmp_path, dry_run):
+    d = tmp_path / "drafts"
+    d.mkdir()
+    linked, ok, mirror = d / "linked.md", d / "ok.md", tmp_path / "mirror.md"
+    linked.write_text(GOOD, encoding="utf-8")
+    ok.write_text(GOOD, encoding="utf-8")
+    os.link(linked, mirror)   # the same file under a second name, outside the tagged folder
+    res = _invoke(runner, cli, ["tag", d, "--write", *(["--dry-run"] if dry_run else []), "--model", tiny_model_dir])
+    assert res.exit_code == 1, res.output
+    assert _lines(res.stderr) == [_hard_link_error(linked)]
+    if dry_run:
+        assert ok.read_text(encoding="utf-8") == GOOD
+    else:
+        assert _lines(res.stdout) == [f"{ok}: wrote journey_stage, content_format, stage_confidence"]
+        assert b"journey_stage:" in ok.read_bytes()
+    # Both names still hold the same, untouched file.
+    assert linked.read_text(encoding="utf-8") == GOOD and os.path.samefile(linked, mirror)
+    assert linked.stat().st_nlink == 2
+    assert sorted(p.name for p in d.iterdir()) == ["linked.md", "ok.md"]   # no temporary file left
+
+
+def test_two_names_of_one_file_in_the_tagged_folder_are_both_refused(runner, cli, tiny_model_dir, tmp_path):
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text(GOOD, encoding="utf-8")
+    os.link(a, b)
+    os.link(a, tmp_path / "c.txt")
+    res = _invoke(runner, cli, ["tag", a, b, "--write", "--model", tiny_model_dir])
+    assert res.exit_code == 1
+    assert _lines(res.stderr) == [_hard_link_error(a, 2), _hard_link_error(b, 2)]
+    assert a.read_text(encoding="utf-8") == GOOD and a.stat().st_nlink == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file to another owner")
+def test_rewritten_file_keeps_its_owner_group_and_mode(runner, cli, tiny_model_dir, tmp_path):
+    p = tmp_path / "post.md"
+    p.write_text(GOOD, encoding="utf-8")
+    os.chown(p, 4321, 4322)
+    p.chmod(0o640)
+    res = _invoke(runner, cli, ["tag", p, "--write", "--model", tiny_model_dir])
+    assert res.exit_code == 0, res.output
+    st = p.stat()
+    assert b"journey_stage:" in p.read_bytes()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4321, 4322, 0o640)
+
+
+def test_atomic_write_still_writes_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    from contentplan.io import writers
+    p = tmp_path / "out.csv"
+    p.write_text("old\n", encoding="utf-8")
+    p.chmod(0o600)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(writers.os, "chown", refuse)
+    monkeypatch.setattr(writers.os, "stat", _stat_with_owner(os.stat, p, 4321, 4322))
+    with writers.atomic_write(p) as fh:
+        fh.write("new\n")
+    assert p.read_text(encoding="utf-8") == "new\n" and stat.S_IMODE(os.lstat(p).st_mode) == 0o600
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["out.csv"]
+
+
+def _stat_with_owner(real_stat, path: Path, uid: int, gid: int):
+    """os.stat, except that ``path`` looks owned by ``uid``:``gid`` (as another user's file would)."""
+    def fake(target, *args, **kwargs):
+        st = real_stat(target, *args, **kwargs)
+        if str(target) != str(path):
+            return st
+        fields = list(st)
+        fields[stat.ST_UID], fields[stat.ST_GID] = uid, gid
+        return os.stat_result(fields)
+    return fake

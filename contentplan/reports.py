@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -300,8 +301,52 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Pa
         for leftover in (tmp, previous_now):
             if leftover is not None:
                 shutil.rmtree(leftover, ignore_errors=True)
+    removed = remove_stale_leftovers(final)
+    if removed:
+        from .notices import note
+        note(f"{shown}: removed {len(removed)} leftover folder(s) of an earlier report write that was killed "
+             f"(beside it, untouched for over {STALE_AFTER_S // 3600} hour): {', '.join(removed)}")
     return [shown / name for name in ("gaps.csv", "briefs.csv", "questions.csv", "content.csv", "report.md",
                                       "report.html", "report.xlsx") if name != "report.xlsx" or written_xlsx]
+
+
+STALE_AFTER_S = 3600   # a report's temporary folder lives seconds; one untouched this long belongs to no live run
+
+
+def remove_stale_leftovers(final: Path, max_age_s: float = STALE_AFTER_S) -> list[str]:
+    """Remove what a killed earlier write of the report folder ``final`` left beside it; returns their names.
+
+    A leftover is a folder (not a link) named like the temporary folders :func:`write_report` makes,
+    ``.NAME.XXXXXXXX.tmp`` (the new report being written) or ``.NAME.XXXXXXXX.old`` (the previous
+    report being swapped out), XXXXXXXX being the 8 characters :mod:`tempfile` draws, that neither
+    itself nor anything directly in it has been modified for ``max_age_s`` seconds: a run still
+    writing a report touches its folder within seconds. Anything else, and any error, is left alone."""
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.[a-z0-9_]{{8}}\.(?:tmp|old)")
+    now = time.time()
+    removed = []
+    try:
+        candidates = sorted(p for p in final.parent.iterdir() if pattern.fullmatch(p.name))
+    except OSError:
+        return removed
+    for p in candidates:
+        try:
+            if p.is_symlink() or not p.is_dir() or now - _newest_mtime(p) < max_age_s:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        if not os.path.lexists(p):
+            removed.append(p.name)
+    return removed
+
+
+def _newest_mtime(folder: Path) -> float:
+    newest = folder.lstat().st_mtime
+    with os.scandir(folder) as it:
+        for entry in it:
+            with contextlib.suppress(OSError):
+                newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+    return newest
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -124,3 +124,79 @@ def _stat_with_owner(real_stat, path: Path, uid: int, gid: int):
         fields[stat.ST_UID], fields[stat.ST_GID] = uid, gid
         return os.stat_result(fields)
     return fake
+
+
+# ----------------------------------------------------------------------------- 2. stale report folders
+
+def _gaps_args(out: Path, model: Path) -> list:
+    return ["gaps", "--content", FIX / "content.csv", "--questions", FIX / "questions.csv", "-o", out, "-q",
+            "--model", model]
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Make ``path`` and everything in it look untouched for ``seconds``."""
+    when = time.time() - seconds
+    for p in sorted([path, *path.rglob("*")], reverse=True):
+        os.utime(p, (when, when), follow_symlinks=False)
+
+
+def test_stale_hidden_folders_of_a_killed_report_are_removed_by_the_next_write(runner, cli, tiny_model_dir, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "rep"
+    assert _invoke(runner, cli, _gaps_args(out, tiny_model_dir)).exit_code == 0
+    # What a SIGKILL can leave: the new report half written (.tmp) or the previous one swapped out (.old).
+    stale_tmp, stale_old = work / ".rep.k3j9x0q_.tmp", work / ".rep.ab12cd34.old"
+    for folder in (stale_tmp, stale_old):
+        folder.mkdir()
+        (folder / "gaps.csv").write_bytes(b"half\n")
+        _age(folder, 2 * 3600)
+    # Kept: a fresh one (a run writing now), an old one with a file just written in it, the user's own
+    # hidden folders, a name of another report's folder, a link, and a plain file.
+    fresh = work / ".rep.fresh123.tmp"
+    busy = work / ".rep.busy1234.tmp"
+    mine = [work / ".rep.backup.old", work / ".rep.abcdefghi.tmp", work / ".report.ab12cd34.tmp", work / ".rep.ab12cd34.bak"]
+    for folder in (fresh, busy, *mine):
+        folder.mkdir()
+        (folder / "keep.txt").write_bytes(b"keep\n")
+    for folder in (busy, *mine):
+        _age(folder, 2 * 3600)
+    (busy / "report.md").write_bytes(b"being written\n")
+    link, plain = work / ".rep.lnk12345.tmp", work / ".rep.file1234.old"
+    link.symlink_to(mine[0], target_is_directory=True)
+    plain.write_bytes(b"a file\n")
+    for p in (link, plain):
+        os.utime(p, (time.time() - 7200,) * 2, follow_symlinks=False)
+    kept = _snapshot(work / ".rep.backup.old") | {str(plain): plain.read_bytes()}
+
+    res = _invoke(runner, cli, _gaps_args(out, tiny_model_dir))
+    assert res.exit_code == 0, res.output
+    assert [line for line in _lines(res.stderr) if "leftover" in line] == [
+        f"note: {out}: removed 2 leftover folder(s) of an earlier report write that was killed (beside it, untouched "
+        "for over 1 hour): .rep.ab12cd34.old, .rep.k3j9x0q_.tmp"]
+    assert not stale_tmp.exists() and not stale_old.exists()
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        ["rep", fresh.name, busy.name, link.name, plain.name, *(m.name for m in mine)])
+    assert link.is_symlink() and all((m / "keep.txt").read_bytes() == b"keep\n" for m in mine)
+    assert all(Path(p).read_bytes() == data for p, data in kept.items())
+    assert (out / "report.md").read_text(encoding="utf-8").startswith("# Content gap report")
+
+    # Nothing left to clean: no note.
+    res = _invoke(runner, cli, _gaps_args(out, tiny_model_dir))
+    assert res.exit_code == 0 and "leftover" not in res.stderr
+
+
+def test_a_failed_report_write_cleans_nothing(tmp_path, tiny_model_dir):
+    from contentplan.gaps import gap_report
+    from contentplan.reports import write_report
+    work = tmp_path / "work"
+    mine = work / "mine"
+    mine.mkdir(parents=True)
+    (mine / "thesis.tex").write_bytes(b"chapter 1\n")
+    stale = work / ".mine.ab12cd34.tmp"
+    stale.mkdir()
+    _age(stale, 2 * 3600)
+    rep = gap_report(FIX / "content.csv", FIX / "questions.csv", model=tiny_model_dir)
+    with pytest.raises(OutputError, match="holds no contentplan report"):
+        write_report(rep, mine)
+    assert stale.is_dir() and (mine / "thesis.tex").read_bytes() == b"chapter 1\n"

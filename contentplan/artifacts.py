@@ -1,7 +1,10 @@
 """Model folders: ``meta.json`` (format version, library versions, labels, embedder, corpus hash,
 metrics, file hashes), ``estimator.skops`` (the fitted StageClassifier, loaded with skops and an
 explicit trusted-types list — never pickle), ``inference.npz`` (the same classifier as plain arrays,
-what classification loads: no scikit-learn import) and a ``README.md`` model card."""
+what classification loads: no scikit-learn import), optionally ``baseline_tfidf.skops`` (the
+TF-IDF-only baseline ``evaluate`` scores) and a ``README.md`` model card. ``meta.json`` records the
+sha256 of each of these files under ``files``; a file is loaded only when its hash is recorded and
+matches."""
 from __future__ import annotations
 
 import hashlib
@@ -18,6 +21,7 @@ from .runtime import RUNTIME, LinearStageModel
 FORMAT_VERSION = 1
 META = "meta.json"
 ESTIMATOR = "estimator.skops"
+BASELINE = "baseline_tfidf.skops"   # the TF-IDF-only baseline, loaded by 'contentplan evaluate' only
 CARD = "README.md"
 DEFAULT_MODEL_NAME = "default"
 
@@ -92,20 +96,29 @@ def default_model_dir() -> Path:
     raise ModelError("no default model found (models/default); train one with: contentplan train --corpus corpora -o models/default")
 
 
-def save_model(estimator, meta: dict, path: str | Path, card: str = "") -> Path:
-    """Write a model folder atomically (a temporary folder renamed into place)."""
+def check_model_folder(path: str | Path) -> None:
+    """Refuse to write a model to ``path`` when it exists and is not a model folder (nor empty): only a
+    model folder is ever replaced, a folder of other files (a thesis, a project) never."""
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or (not (path / META).is_file() and any(path.iterdir()))):
+        raise ModelError(f"{path}: exists and is not a contentplan model folder (no {META}); "
+                         "write the model to a new or empty folder")
+
+
+def save_model(estimator, meta: dict, path: str | Path, card: str = "", baseline=None) -> Path:
+    """Write a model folder atomically (a temporary folder renamed into place); ``baseline``, a
+    TF-IDF-only estimator, is saved beside it as :data:`BASELINE`, its hash recorded with the others."""
     sio = _skops_io()
 
     path = Path(path)
-    if path.exists() and (not path.is_dir() or (not (path / META).is_file() and any(path.iterdir()))):
-        # Only a model folder is ever replaced: a folder of other files (a thesis, a project) is never removed.
-        raise ModelError(f"{path}: exists and is not a contentplan model folder (no {META}); "
-                         "write the model to a new or empty folder")
+    check_model_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=str(path.parent)))
     try:
         sio.dump(estimator, tmp / ESTIMATOR)
         estimator.runtime().save(tmp / RUNTIME)
+        if baseline is not None:
+            sio.dump(baseline, tmp / BASELINE)
         _write_meta(tmp, {"format_version": FORMAT_VERSION, "versions": library_versions(), **meta})
         (tmp / CARD).write_text(card or "", encoding="utf-8")
         if path.exists():
@@ -129,8 +142,9 @@ def file_sha256(path: str | Path) -> str:
 
 
 def export_runtime(path: str | Path) -> Path:
-    """Write (or rewrite) ``inference.npz`` from the folder's ``estimator.skops`` and record both
-    files' hashes in ``meta.json``: for model folders saved before the runtime file existed."""
+    """Write (or rewrite) ``inference.npz`` from the folder's ``estimator.skops`` and record the
+    files' hashes in ``meta.json`` (the baseline's too, when there is one): for model folders saved
+    before the runtime file, or a file's hash, was recorded."""
     path = Path(path)
     meta = read_meta(path)
     tmp = path / f".{RUNTIME}.tmp.npz"
@@ -141,8 +155,10 @@ def export_runtime(path: str | Path) -> Path:
 
 
 def _write_meta(folder: Path, meta: dict) -> None:
-    """``meta.json`` with the sha256 of the estimator and runtime files beside it, written atomically."""
-    meta = {**meta, "files": {name: file_sha256(folder / name) for name in (ESTIMATOR, RUNTIME)}}
+    """``meta.json`` with the sha256 of the estimator and runtime files (and the baseline, when
+    present) beside it, under ``files``, written atomically."""
+    names = [ESTIMATOR, RUNTIME] + ([BASELINE] if (folder / BASELINE).is_file() else [])
+    meta = {**meta, "files": {name: file_sha256(folder / name) for name in names}}
     tmp = folder / f".{META}.tmp"
     tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(folder / META)
@@ -170,15 +186,15 @@ def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:
     return rt, digest[:16]
 
 
-def _checked_sha256(folder: Path, meta: dict, name: str) -> str:
-    """The sha256 of ``folder/name``, which must be the one ``meta.json`` records: a model whose
-    files cannot be checked is refused, not trusted."""
+def _checked_sha256(folder: Path, meta: dict, name: str, copy: Path | None = None) -> str:
+    """The sha256 of ``folder/name`` (or of ``copy``, a copy of it about to be loaded), which must be
+    the one ``meta.json`` records: a model whose files cannot be checked is refused, not trusted."""
     files = meta.get("files")
     expected = files.get(name) if isinstance(files, dict) else None
     if not isinstance(expected, str):
         raise ModelError(f"{folder}: {META} records no sha256 for {name}, so the model files cannot be checked; "
                          f"retrain with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {folder}'")
-    digest = file_sha256(folder / name)
+    digest = file_sha256(copy or folder / name)
     if expected != digest:
         raise ModelError(f"{folder / name}: file does not match the sha256 in {META} (changed after training); "
                          "retrain with 'contentplan train'")
@@ -205,6 +221,26 @@ def read_meta(path: str | Path) -> dict:
         if key not in meta:
             raise ModelError(f"{meta_file}: missing key '{key}'; retrain with 'contentplan train'")
     return meta
+
+
+def load_baseline_estimator(path: str | Path, meta: dict):
+    """The TF-IDF-only baseline saved in the model folder ``path``, or None when there is none.
+
+    Like the other model files it must match the sha256 ``meta.json`` records for it; a folder whose
+    meta records none (saved before the baseline was hashed) is refused with the way to fix it."""
+    import os
+
+    path = Path(path)
+    if not (path / BASELINE).is_file():
+        return None
+    # load_estimator reads estimator.skops: copy the baseline there in a private folder, and check the
+    # copy (the bytes loaded) against the recorded hash.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / ESTIMATOR
+        shutil.copyfile(path / BASELINE, copy)
+        os.chmod(copy, 0o600)
+        _checked_sha256(path, meta, BASELINE, copy=copy)
+        return load_estimator(tmp, {"labels": meta["labels"], "embedding_dim": None})
 
 
 def load_estimator(path: str | Path, meta: dict):

@@ -112,22 +112,15 @@ class EvaluationReport:
 
 
 def load_baseline(model):
-    """The TF-IDF-only baseline saved beside a model by ``contentplan train``, or None."""
-    from pathlib import Path
-
-    from .artifacts import load_estimator
+    """The TF-IDF-only baseline saved beside a model by ``contentplan train`` (checked against the
+    sha256 its ``meta.json`` records), or None when the folder has none."""
+    from .artifacts import load_baseline_estimator
     from .pipeline import JourneyModel
-    from .training import BASELINE_FILE
 
-    if model.path is None or not (Path(model.path) / BASELINE_FILE).is_file():
+    if model.path is None:
         return None
-    import shutil
-    import tempfile
-    # load_estimator reads estimator.skops; point it at a temporary folder holding the baseline.
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(Path(model.path) / BASELINE_FILE, Path(tmp) / "estimator.skops")
-        est = load_estimator(tmp, {"labels": model.meta["labels"], "embedding_dim": None})
-    return JourneyModel(est, model.meta, None)
+    est = load_baseline_estimator(model.path, model.meta)
+    return None if est is None else JourneyModel(est, model.meta, None)
 
 
 def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, data_name: str,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from .artifacts import save_model
+from .artifacts import BASELINE, save_model
 from .corpus import content_text, corpus_hash, load_split
 from .errors import CorpusError
 from .evaluation import score
@@ -19,7 +19,7 @@ from .model import StageClassifier, _softmax, fit_temperature
 from .rules import rule_stage
 from .schemes import canonical_ids, list_schemes, load_scheme, model_labels
 
-BASELINE_FILE = "baseline_tfidf.skops"
+BASELINE_FILE = BASELINE   # its sha256 is meta.json's files['baseline_tfidf.skops']
 
 
 def training_frame(questions: pd.DataFrame, content: pd.DataFrame) -> pd.DataFrame:
@@ -167,10 +167,7 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         meta["metrics_test"] = test_metrics(model, corpus, base_model)
     if output:
         card = model_card(meta)
-        save_model(est, meta, output, card)
-        if baseline is not None:
-            from .artifacts import _skops_io
-            _skops_io().dump(baseline, Path(output) / BASELINE_FILE)
+        save_model(est, meta, output, card, baseline=baseline)
     return est, meta
 
 
@@ -225,7 +222,8 @@ def model_card(meta: dict) -> str:
              f"- abstention threshold (`unclear` below it): {meta.get('min_confidence')}",
              f"- created: {meta.get('created')}",
              "- files: `estimator.skops` (the scikit-learn estimator), `inference.npz` (the same weights as plain "
-             "arrays, loaded for classification), `meta.json` (sha256 of both, labels, metrics)", ""]
+             "arrays, loaded for classification), `baseline_tfidf.skops` (the TF-IDF-only baseline `evaluate` scores, when trained), "
+             "`meta.json` (sha256 of each, labels, metrics)", ""]
     real = meta.get("metrics_real_out_of_source")
     if real:
         lines += ["## Real text, held out (leave-one-source-out; see corpora/README.md)", "",

@@ -200,3 +200,89 @@ def test_a_failed_report_write_cleans_nothing(tmp_path, tiny_model_dir):
     with pytest.raises(OutputError, match="holds no contentplan report"):
         write_report(rep, mine)
     assert stale.is_dir() and (mine / "thesis.tex").read_bytes() == b"chapter 1\n"
+
+
+# ----------------------------------------------------------------------------- 3. baseline hash
+
+@pytest.fixture(scope="module")
+def baseline_model_dir(tmp_path_factory) -> Path:
+    """A tiny model folder with a TF-IDF baseline beside it, as 'contentplan train' writes one."""
+    from contentplan.artifacts import save_model
+    from contentplan.model import StageClassifier
+    from tests.conftest import TINY
+
+    texts, labels = map(list, zip(*TINY))
+    est = StageClassifier(embedder="tfidf-hash", C=10.0, calibrate=False).fit(texts, labels)
+    base = StageClassifier(embedder=None, C=10.0, calibrate=False).fit(texts, labels)
+    meta = {"name": "tiny-baseline", "labels": list(est.classes_), "embedder": "tfidf-hash",
+            "embedding_dim": est.embedding_dim_, "corpus_sha256": "0" * 64, "min_confidence": 0.0, "scheme": "canonical"}
+    return save_model(est, meta, tmp_path_factory.mktemp("models") / "with-baseline", "# tiny\n", baseline=base)
+
+
+@pytest.fixture
+def model_copy(baseline_model_dir, tmp_path) -> Path:
+    import shutil
+    return Path(shutil.copytree(baseline_model_dir, tmp_path / "model"))
+
+
+LABELED = b"text,stage\ncombien coute un crm,decision\nwhat is churn,awareness\nmy parcel arrived broken,post-purchase\n"
+
+
+def _evaluate(runner, cli, model: Path, tmp_path: Path):
+    data = tmp_path / "labeled.csv"
+    data.write_bytes(LABELED)
+    return _invoke(runner, cli, ["evaluate", "--model", model, "--data", data, "-f", "json"])
+
+
+def test_save_records_the_baseline_hash_and_evaluate_loads_it(runner, cli, model_copy, tmp_path):
+    from contentplan.artifacts import BASELINE, file_sha256
+    meta = json.loads((model_copy / "meta.json").read_text(encoding="utf-8"))
+    assert BASELINE == "baseline_tfidf.skops"
+    assert sorted(meta["files"]) == ["baseline_tfidf.skops", "estimator.skops", "inference.npz"]
+    assert meta["files"]["baseline_tfidf.skops"] == file_sha256(model_copy / BASELINE)
+    assert sorted(p.name for p in model_copy.parent.iterdir()) == ["model"]   # nothing left beside it
+    res = _evaluate(runner, cli, model_copy, tmp_path)
+    assert res.exit_code == 0, res.output
+    assert set(json.loads(res.stdout)[0]["results"]) == {"model", "tfidf_only", "rules"}
+
+
+def test_changed_baseline_is_refused(runner, cli, model_copy, tmp_path):
+    with open(model_copy / "baseline_tfidf.skops", "ab") as fh:
+        fh.write(b"\0")
+    before = _snapshot(model_copy)
+    res = _evaluate(runner, cli, model_copy, tmp_path)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {model_copy / 'baseline_tfidf.skops'}: file does not match the sha256 in "
+                                  "meta.json (changed after training); retrain with 'contentplan train'")
+    assert _snapshot(model_copy) == before
+
+
+def test_baseline_without_a_recorded_hash_is_refused_only_when_loaded(runner, cli, model_copy, tmp_path):
+    """A model folder saved before the baseline was hashed (the shipped one until its retrain)."""
+    meta_file = model_copy / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    del meta["files"]["baseline_tfidf.skops"]
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    before = _snapshot(model_copy)
+    res = _evaluate(runner, cli, model_copy, tmp_path)
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        f"Error: {model_copy}: meta.json records no sha256 for baseline_tfidf.skops, so the model files cannot be "
+        f"checked; retrain with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {model_copy}'")
+    # Classifying never loads the baseline: unaffected.
+    res = _invoke(runner, cli, ["classify", "what is churn", "--model", model_copy, "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    assert _snapshot(model_copy) == before
+    # The re-export the message names records it.
+    from contentplan.artifacts import export_runtime
+    from contentplan.pipeline import _load_cached
+    export_runtime(model_copy)
+    _load_cached.cache_clear()   # a new process in real use: the meta.json read again
+    assert "baseline_tfidf.skops" in json.loads(meta_file.read_text(encoding="utf-8"))["files"]
+    assert _evaluate(runner, cli, model_copy, tmp_path).exit_code == 0
+
+
+def test_a_model_without_a_baseline_evaluates_without_it(runner, cli, tiny_model_dir, tmp_path):
+    res = _evaluate(runner, cli, tiny_model_dir, tmp_path)
+    assert res.exit_code == 0, res.output
+    assert set(json.loads(res.stdout)[0]["results"]) == {"model", "rules"}

@@ -286,3 +286,36 @@ def test_a_model_without_a_baseline_evaluates_without_it(runner, cli, tiny_model
     res = _evaluate(runner, cli, tiny_model_dir, tmp_path)
     assert res.exit_code == 0, res.output
     assert set(json.loads(res.stdout)[0]["results"]) == {"model", "rules"}
+
+
+# ----------------------------------------------------------------------------- 4. xlsx to a terminal
+
+XLSX_TTY = "Error: -: an .xlsx workbook cannot be written to a terminal; pass -o FILE.xlsx or pipe the output"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_xlsx_to_a_terminal_is_refused(monkeypatch):
+    from contentplan.io.writers import StreamWriter, write_table
+    monkeypatch.setattr(sys, "stdout", _Tty())
+    frame = pd.DataFrame({"text": ["a"]})
+    for call in (lambda: write_table(frame, "xlsx"), lambda: write_table(frame, "xlsx", "-"),
+                 lambda: StreamWriter("xlsx", None)):
+        with pytest.raises(OutputError) as err:
+            call()
+        assert "Error: " + str(err.value) == XLSX_TTY
+    assert sys.stdout.getvalue() == ""
+
+
+def test_classify_xlsx_to_a_terminal_is_one_line(runner, cli, tiny_model_dir, monkeypatch):
+    import click.testing
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+    res = _invoke(runner, cli, ["classify", "what is churn", "-f", "xlsx", "--model", tiny_model_dir])
+    assert res.exit_code == 1
+    assert res.output.strip() == XLSX_TTY
+    monkeypatch.undo()
+    res = runner.invoke(cli, ["classify", "what is churn", "-f", "xlsx", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0 and res.stdout_bytes.startswith(b"PK")   # piped: the workbook's bytes

@@ -358,6 +358,12 @@ def _xlsx_to_terminal(kind: str, output) -> bool:
         return False
 
 
+def _refuse_xlsx_to_terminal(kind: str, output) -> None:
+    if _xlsx_to_terminal(kind, output):
+        shown = "-" if output is None else str(output)
+        raise OutputError(f"{shown}: an .xlsx workbook cannot be written to a terminal; pass -o FILE.xlsx or pipe the output")
+
+
 def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=(),
                 csv_safe: bool = False) -> None:
     """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-')."""
@@ -365,8 +371,7 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
         raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
     kind = check_output_path(output, inputs)
     if fmt == "xlsx":
-        if _xlsx_to_terminal(kind, output):
-            raise OutputError("xlsx output needs a file: pass -o FILE.xlsx")
+        _refuse_xlsx_to_terminal(kind, output)
         buf = io.BytesIO()
         write_xlsx({"results": frame}, buf, name=str(output))
         with open_output(output, "wb", kind) as fh:
@@ -450,6 +455,8 @@ class StreamWriter:
             raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
         self.fmt, self.output, self.inputs, self.csv_safe = fmt, output, inputs, csv_safe
         self._kind = check_output_path(output, inputs)
+        if fmt == "xlsx":
+            _refuse_xlsx_to_terminal(self._kind, output)   # now, not after classifying everything
         self._parts: list[pd.DataFrame] = []
         self._ctx = None
         self._fh = None

@@ -162,7 +162,8 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
 
 @cli.command()
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder (train/ and test/).")
-@click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="Model folder to write.")
+@click.option("-o", "--output", type=click.Path(), required=True,
+              help="Model folder to write (only a model folder is ever replaced; never a folder training reads).")
 @click.option("--embedder", default="use-multilingual", show_default=True,
               help="use-multilingual, tfidf-hash, none, or sentence-transformers:<model name or path>.")
 @click.option("--C", "c_value", type=float, default=None, help="Inverse regularisation strength (default: the shipped model's, 3.0).")

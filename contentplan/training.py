@@ -4,6 +4,7 @@ split, and write a self-describing model folder."""
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from .artifacts import BASELINE, save_model
+from .artifacts import BASELINE, check_model_folder, save_model
 from .corpus import content_text, corpus_hash, load_split
-from .errors import CorpusError
+from .errors import CorpusError, OutputError
 from .evaluation import score
 from .model import StageClassifier, _softmax, fit_temperature
 from .rules import rule_stage
@@ -46,6 +47,31 @@ def tune_threshold(conf: np.ndarray, correct: np.ndarray) -> float:
     return best
 
 
+def check_train_output(corpus: str | Path, output: str | Path) -> None:
+    """Refuse, before any training, a model folder ``output`` that is an input of training (the corpus
+    folder or the real-text folder, compared after resolving symlinks and ``..``), lies inside one or
+    holds one, or that exists and is not a model folder (see :func:`~contentplan.artifacts.check_model_folder`)."""
+    from .realtext import find_realtext
+    out = Path(os.path.realpath(output))
+    inputs = [("corpus folder", Path(corpus))]
+    root = find_realtext(corpus)
+    if root is not None:
+        inputs.append(("real-text folder", root))
+    for what, folder in inputs:
+        real = Path(os.path.realpath(folder))
+        if out == real:
+            where = f"is the {what} {folder}"
+        elif real in out.parents:
+            where = f"is inside the {what} {folder}"
+        elif out in real.parents:
+            where = f"holds the {what} {folder}"
+        else:
+            continue
+        raise OutputError(f"{output}: {where}, which training reads; write the model to another folder, "
+                          "e.g. -o models/my-model")
+    check_model_folder(output)
+
+
 DEFAULT_C = 3.0
 DEFAULT_REAL_WEIGHT = 3.0
 DEFAULT_BALANCE = 0.5
@@ -64,6 +90,8 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     from .realtext import find_realtext, labels_hash, load_labels, load_real
     say = progress or (lambda msg: None)
     corpus = Path(corpus)
+    if output:
+        check_train_output(corpus, output)   # before hours of training, not after
     q, c = load_split(corpus, "train")
     if q.empty:
         raise CorpusError(f"{corpus}/train: no questions found; add .jsonl files")

@@ -171,9 +171,9 @@ def test_stale_hidden_folders_of_a_killed_report_are_removed_by_the_next_write(r
 
     res = _invoke(runner, cli, _gaps_args(out, tiny_model_dir))
     assert res.exit_code == 0, res.output
-    assert [line for line in _lines(res.stderr) if "leftover" in line] == [
-        f"note: {out}: removed 2 leftover folder(s) of an earlier report write that was killed (beside it, untouched "
-        "for over 1 hour): .rep.ab12cd34.old, .rep.k3j9x0q_.tmp"]
+    note = (f"note: {out}: removed 2 leftover folder(s) of an earlier report write that was killed (beside it, "
+            "untouched for over 1 hour): .rep.ab12cd34.old, .rep.k3j9x0q_.tmp")
+    assert [line for line in _lines(res.stderr) if "leftover" in line] == [note]
     assert not stale_tmp.exists() and not stale_old.exists()
     assert sorted(p.name for p in work.iterdir()) == sorted(
         ["rep", fresh.name, busy.name, link.name, plain.name, *(m.name for m in mine)])
@@ -319,3 +319,109 @@ def test_classify_xlsx_to_a_terminal_is_one_line(runner, cli, tiny_model_dir, mo
     monkeypatch.undo()
     res = runner.invoke(cli, ["classify", "what is churn", "-f", "xlsx", "--model", str(tiny_model_dir)])
     assert res.exit_code == 0 and res.stdout_bytes.startswith(b"PK")   # piped: the workbook's bytes
+
+
+# ----------------------------------------------------------------------------- 5. train -o
+
+def _corpus(root: Path) -> Path:
+    corpus = root / "corp"
+    for split in ("train", "test"):
+        (corpus / split).mkdir(parents=True)
+        (corpus / split / "q.jsonl").write_text(json.dumps({"text": "what is churn", "stage": "problem", "lang": "en"}) + "\n",
+                                                encoding="utf-8")
+    (corpus / "real").mkdir()
+    (corpus / "real" / "labels.csv").write_bytes(b"id,stage\n")
+    return corpus
+
+
+def _realtext(root: Path) -> Path:
+    rt = root / "realtext"
+    (rt / "messages").mkdir(parents=True)
+    (rt / "README.md").write_bytes(b"# real text\n")
+    (rt / "messages" / "a.csv").write_bytes(b"id,text\n1,hello\n")
+    return rt
+
+
+def _no_training(*args, **kwargs):
+    raise CorpusError("training started")
+
+
+TRAIN_REFUSED = [
+    ("corpus", "{c}", "{c}: is the corpus folder {c}"),
+    ("corpus-dotdot", "{c}/train/..", "{c}/train/..: is the corpus folder {c}"),
+    ("corpus-symlink", "{t}/link-to-corp", "{t}/link-to-corp: is the corpus folder {c}"),
+    ("file-in-corpus", "{c}/train/q.jsonl", "{c}/train/q.jsonl: is inside the corpus folder {c}"),
+    ("labels-in-corpus", "{c}/real/labels.csv", "{c}/real/labels.csv: is inside the corpus folder {c}"),
+    ("new-folder-in-corpus", "{c}/train/model", "{c}/train/model: is inside the corpus folder {c}"),
+    ("parent-of-corpus", "{t}", "{t}: holds the corpus folder {c}"),
+    ("realtext", "{rt}", "{rt}: is the real-text folder {rt}"),
+    ("in-realtext", "{rt}/messages/model", "{rt}/messages/model: is inside the real-text folder {rt}"),
+]
+
+
+@pytest.mark.parametrize("case", TRAIN_REFUSED, ids=[c[0] for c in TRAIN_REFUSED])
+def test_train_never_writes_the_model_where_training_reads(runner, cli, tmp_path, monkeypatch, case):
+    from contentplan import training
+    _, output, message = case
+    corpus, rt = _corpus(tmp_path), _realtext(tmp_path / "shared")
+    (tmp_path / "link-to-corp").symlink_to(corpus, target_is_directory=True)
+    monkeypatch.setenv("CONTENTPLAN_REALTEXT", str(rt))
+    monkeypatch.setattr(training, "load_split", _no_training)
+    before = _snapshot(tmp_path)
+    fill = {"c": str(corpus), "t": str(tmp_path), "rt": str(rt)}
+    res = _invoke(runner, cli, ["train", "--corpus", corpus, "-o", output.format(**fill), "--embedder", "none", "-q"])
+    assert res.exit_code == 1
+    assert res.output.strip() == ("Error: " + message.format(**fill) + ", which training reads; write the model to "
+                                  "another folder, e.g. -o models/my-model")
+    assert _snapshot(tmp_path) == before
+    assert not (corpus / "train" / "model").exists() and not (rt / "messages" / "model").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_train_refuses_a_non_model_output_before_training(runner, cli, tmp_path, monkeypatch, kind):
+    from contentplan import training
+    corpus = _corpus(tmp_path)
+    monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
+    monkeypatch.setattr(training, "load_split", _no_training)
+    target = tmp_path / "work"
+    if kind == "folder":
+        target.mkdir()
+        (target / "thesis.tex").write_bytes(b"chapter 1\n")
+    else:
+        target.write_bytes(b"notes\n")
+    before = _snapshot(tmp_path)
+    res = _invoke(runner, cli, ["train", "--corpus", corpus, "-o", target, "--embedder", "none", "-q"])
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"Error: {target}: exists and is not a contentplan model folder (no meta.json); "
+                                  "write the model to a new or empty folder")
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["new", "empty", "model"])
+def test_train_accepts_a_new_empty_or_model_folder(runner, cli, tmp_path, monkeypatch, kind, tiny_model_dir):
+    import shutil
+
+    from contentplan import training
+    corpus = _corpus(tmp_path)
+    monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
+    monkeypatch.setattr(training, "load_split", _no_training)   # reached: the output was accepted
+    target = tmp_path / "models" / "m"
+    if kind == "empty":
+        target.mkdir(parents=True)
+    elif kind == "model":
+        shutil.copytree(tiny_model_dir, target)
+    res = _invoke(runner, cli, ["train", "--corpus", corpus, "-o", target, "--embedder", "none", "-q"])
+    assert res.exit_code == 1 and res.output.strip() == "Error: training started"
+
+
+def test_train_model_checks_the_output_itself(tmp_path, monkeypatch):
+    from contentplan import training
+    corpus = _corpus(tmp_path)
+    monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
+    monkeypatch.setattr(training, "load_split", _no_training)
+    with pytest.raises(OutputError, match="is inside the corpus folder"):
+        training.train_model(corpus, corpus / "m", embedder=None)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.txt").write_bytes(b"a")
+    with pytest.raises(ModelError, match="is not a contentplan model folder"):
+        training.train_model(corpus, tmp_path / "x", embedder=None)

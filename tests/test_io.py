@@ -201,6 +201,26 @@ def test_yaml_alias_bomb_is_refused(tmp_path):
     assert "alias bomb" in str(err.value)
 
 
+def test_big_yaml_without_aliases_is_not_taken_for_a_bomb(tmp_path):
+    """10,000 personas with example questions: more than 100,000 YAML nodes, all written out: accepted."""
+    from contentplan.personas import load_personas
+    lines = ["personas:"]
+    for i in range(10_000):
+        lines += [f"  - id: p{i}", f"    name: Persona {i}", "    example_questions:"]
+        lines += [f"      - question {j} of persona {i}" for j in range(5)]
+    p = tmp_path / "personas.yaml"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    personas = load_personas(p)
+    assert len(personas) == 10_000 and personas[-1].id == "p9999"
+
+
+def test_recursive_yaml_alias_is_refused(tmp_path):
+    from contentplan.io.documents import safe_yaml
+    with pytest.raises(InputError) as err:
+        safe_yaml("a: &a [1, *a]\n", "r.yaml")
+    assert str(err.value) == "r.yaml: YAML holds a recursive alias; write it out plainly"
+
+
 # ----- writers -----
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "table"])

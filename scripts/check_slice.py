@@ -8,7 +8,7 @@ import re
 import sys
 import unicodedata
 
-STAGES = {"problem", "solution", "vendor", "offer", "purchase", "onboarding", "evaluation", "support", "loyalty", "advocacy"}
+STAGES = {"problem", "solution", "vendor", "offer", "purchase", "onboarding", "evaluation", "support", "loyalty", "advocacy", "none"}
 FORMATS = {"blog_article", "guide", "webinar", "video", "podcast", "infographic", "social_post", "newsletter",
            "case_study", "testimonial", "comparison_page", "product_page", "pricing_page", "demo_trial",
            "promotion", "faq_help", "tutorial"}

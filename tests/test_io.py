@@ -214,6 +214,15 @@ def test_big_yaml_without_aliases_is_not_taken_for_a_bomb(tmp_path):
     assert len(personas) == 10_000 and personas[-1].id == "p9999"
 
 
+def test_zip_guard_tells_a_bomb_from_a_big_workbook():
+    from contentplan.io.documents import zip_is_bomb
+    MB = 1024 ** 2
+    assert not zip_is_bomb(520 * MB, 61 * MB)        # a 61 MB workbook of 1M rows (~8x)
+    assert not zip_is_bomb(15 * MB, 20 * 1024)        # small, however compressible
+    assert zip_is_bomb(300 * MB, 300 * 1024)          # 1,000x: a bomb
+    assert zip_is_bomb(5 * 1024 * MB, 1024 * MB)      # past 4 GB: never opened
+
+
 def test_recursive_yaml_alias_is_refused(tmp_path):
     from contentplan.io.documents import safe_yaml
     with pytest.raises(InputError) as err:

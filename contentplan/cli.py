@@ -58,11 +58,11 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
     return "table"
 
 
-def progress(total: int | None, desc: str, quiet: bool):
-    """A tqdm bar on stderr, only for an interactive terminal."""
-    from tqdm import tqdm
-    disable = quiet or not sys.stderr.isatty() or os.environ.get("CONTENTPLAN_NO_PROGRESS")
-    return tqdm(total=total, desc=desc, unit=" rows", disable=bool(disable), file=sys.stderr, leave=False)
+def progress(total: int | None, desc: str, quiet: bool, unit: str = " rows"):
+    """A progress bar on stderr (total and ETA when ``total`` is known), only for an interactive
+    terminal and never with -q (see :mod:`contentplan.progress`)."""
+    from .progress import bar
+    return bar(total, desc, quiet, unit=unit)
 
 
 class Terminated(KeyboardInterrupt):
@@ -182,12 +182,14 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
     \b
         contentplan train --corpus corpora -o models/my-model
     """
+    from .progress import Steps
     from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_REAL_WEIGHT, train_model
-    say = (lambda m: None) if quiet else (lambda m: click.echo(f"[train] {m}", err=True))
+    say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
     _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
                           C=DEFAULT_C if c_value is None else c_value, real=real,
                           real_weight=DEFAULT_REAL_WEIGHT if real_weight is None else real_weight,
-                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say)
+                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say,
+                          bar=lambda total, desc: progress(total, desc, quiet, unit=" texts"))
     if real and not meta.get("real_sources_trained"):
         click.echo("note: no real-text labels used (corpora/real/labels.csv or ../shared/realtext not found)", err=True)
     bj = meta.get("metrics_test", {}).get("buyer-journey", {}).get("questions", {}).get("model")

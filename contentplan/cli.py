@@ -58,11 +58,11 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
     return "table"
 
 
-def progress(total: int | None, desc: str, quiet: bool):
-    """A tqdm bar on stderr, only for an interactive terminal."""
-    from tqdm import tqdm
-    disable = quiet or not sys.stderr.isatty() or os.environ.get("CONTENTPLAN_NO_PROGRESS")
-    return tqdm(total=total, desc=desc, unit=" rows", disable=bool(disable), file=sys.stderr, leave=False)
+def progress(total: int | None, desc: str, quiet: bool, unit: str = " rows"):
+    """A progress bar on stderr (total and ETA when ``total`` is known), only for an interactive
+    terminal and never with -q (see :mod:`contentplan.progress`)."""
+    from .progress import bar
+    return bar(total, desc, quiet, unit=unit)
 
 
 class Terminated(KeyboardInterrupt):
@@ -183,12 +183,14 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
     \b
         contentplan train --corpus corpora -o models/my-model
     """
+    from .progress import Steps
     from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_REAL_WEIGHT, train_model
-    say = (lambda m: None) if quiet else (lambda m: click.echo(f"[train] {m}", err=True))
+    say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
     _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
                           C=DEFAULT_C if c_value is None else c_value, real=real,
                           real_weight=DEFAULT_REAL_WEIGHT if real_weight is None else real_weight,
-                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say)
+                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say,
+                          bar=lambda total, desc: progress(total, desc, quiet, unit=" texts"))
     if real and not meta.get("real_sources_trained"):
         click.echo("note: no real-text labels used (corpora/real/labels.csv or ../shared/realtext not found)", err=True)
     bj = meta.get("metrics_test", {}).get("buyer-journey", {}).get("questions", {}).get("model")
@@ -247,7 +249,8 @@ def schemes(name, lang):
 
 @cli.command()
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(exists=False), required=True,
-              help="Content inventory (CSV/XLSX/JSON table) or a folder of .md/.html/.txt/.docx files.")
+              help="Content inventory (CSV/XLSX/JSON table), a WordPress export (.xml), a sitemap.xml or sitemap "
+                   "index, or a folder of .md/.html/.txt/.docx files.")
 @click.option("--questions", "questions_path", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), required=True,
               help="Questions / queries (table or text file); persona, volume, date columns are used when present. "
                    "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
@@ -258,12 +261,19 @@ def schemes(name, lang):
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
 @click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
+@click.option("--fetch", is_flag=True,
+              help="With a sitemap as --content: fetch each page (and remote child sitemaps) for its title and text, "
+                   "politely: robots.txt honoured, one request at a time, pages cached (see the README).")
+@click.option("--fetch-delay", type=click.FloatRange(0, None), default=None,
+              help="With --fetch: seconds to wait between two requests (default 1; a longer robots.txt Crawl-delay wins).")
+@click.option("--fetch-max", type=click.IntRange(1, None), default=None,
+              help="With --fetch: at most this many pages requested per run (default 500; cached pages do not count).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent, out_dir, quiet,
-         csv_safe):
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent,
+         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -276,15 +286,24 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --personas corpora/examples/personas.yaml -o gap-report
         contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
             --questions semrush.csv --questions sales-notes.csv --compare-intent
+        contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
     """
     from .commands import files_read
     from .gaps import gap_report
     from .reports import check_report_folder
     from .terminal import clean_line
     check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
+    if not fetch and (fetch_delay is not None or fetch_max is not None):
+        raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
+    fetch_options = None
+    if fetch:
+        from .fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
+        fetch_options = FetchOptions(delay=DEFAULT_DELAY if fetch_delay is None else fetch_delay,
+                                     max_pages=DEFAULT_MAX_PAGES if fetch_max is None else fetch_max,
+                                     bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
-                        progress=say, compare_intent=compare_intent)
+                        progress=say, compare_intent=compare_intent, fetch=fetch_options)
     files = report.write(out_dir, csv_safe=csv_safe)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))

@@ -11,6 +11,7 @@ from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
 from .pipeline import JourneyModel, classify_frame
+from .progress import ROW_STEP, count_rows
 from .schemes import NONE as NONE_LABEL
 from .schemes import formats, list_schemes, load_scheme
 from .terminal import clean_line
@@ -50,13 +51,16 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
         if input_path:
             name = display_name(input_path)
             column = None
-            with progress(None, "classifying") as bar:
+            with progress(count_rows(input_path), "classifying") as bar:
                 for chunk in iter_table(input_path, chunksize=CHUNK_ROWS):
                     if column is None:
                         column = detect_column(chunk, "text", text_column, where=name, option="--text-column")
-                    writer.write(classify_frame(model, chunk, column, sch, min_confidence, brands, explain))
-                    rows += len(chunk)
-                    bar.update(len(chunk))
+                    # Classified a few hundred rows at a time so that the bar moves smoothly.
+                    for start in range(0, len(chunk), ROW_STEP):
+                        part = chunk.iloc[start:start + ROW_STEP].reset_index(drop=True)
+                        writer.write(classify_frame(model, part, column, sch, min_confidence, brands, explain))
+                        rows += len(part)
+                        bar.update(len(part))
     return rows
 
 

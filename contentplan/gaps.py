@@ -27,6 +27,7 @@ from .formats_detect import cms_type, detect_format, normalise_format
 from .io.documents import DOC_EXTS, read_documents
 from .io.encoding import display_name
 from .io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
+from .io.xmlsources import is_xml_source, read_xml_content
 from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from .pipeline import JourneyModel
@@ -79,14 +80,21 @@ def _html_text(body: str) -> str:
     return text or title
 
 
-def _read_content(source, where: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_content(source, where: str | None = None, fetch=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(roles, input columns to carry into content.csv). The title and URL columns are not carried
-    twice: the report's ``title`` and ``url`` hold them unchanged."""
+    twice: the report's ``title`` and ``url`` hold them unchanged. A WordPress export or a sitemap
+    (``.xml``) is read by :mod:`contentplan.io.xmlsources`; ``fetch`` (FetchOptions) fetches a sitemap's pages."""
+    if fetch is not None and (isinstance(source, pd.DataFrame) or not is_xml_source(source)):
+        shown = where or ("content" if isinstance(source, pd.DataFrame) else display_name(source))
+        raise InputError(f"{shown}: --fetch reads the pages of a sitemap (.xml), and this content is not one; "
+                         "drop --fetch, or give the site's sitemap.xml")
     if isinstance(source, pd.DataFrame):
         frame, name = source.copy(), where or "content"
     else:
         p = Path(source)
         name = display_name(source)
+        if is_xml_source(p) and not p.is_dir():
+            return read_xml_content(p, fetch)
         if p.is_dir() or p.suffix.lower() in DOC_EXTS - {".txt", ".text"}:
             docs = read_documents(p)
             inv = pd.DataFrame({
@@ -316,7 +324,7 @@ class GapReport:
 def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
-               progress: Callable[[str], None] | None = None, compare_intent: bool = False) -> GapReport:
+               progress: Callable[[str], None] | None = None, compare_intent: bool = False, fetch=None) -> GapReport:
     """Build a gap report.
 
     Args:
@@ -329,12 +337,14 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         match_threshold: similarity above which a question counts as answered (default: calibrated).
         compare_intent: compare the questions' input intent (a keyword tool's Intent column) with
             their stage (``report.intent_lines()``); an error when no question file has one.
+        fetch: :class:`~contentplan.fetch.FetchOptions` to fetch the pages of a sitemap given as
+            ``content`` (politely: see :mod:`contentplan.fetch`); None reads it offline.
     """
     say = progress or (lambda msg: None)
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
-    inv, c_carry = _read_content(content)
+    inv, c_carry = _read_content(content, fetch=fetch)
     qs, q_carry = _read_question_sources(questions, text_column)
     if compare_intent and "\x00intent" not in q_carry.columns:
         names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in _source_list(questions))

@@ -80,13 +80,16 @@ DEFAULT_BALANCE = 0.5
 def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = "use-multilingual",
                 C: float = DEFAULT_C, emb_weight: float = 1.0, evaluate: bool = True, real: bool = True,
                 real_weight: float = DEFAULT_REAL_WEIGHT, balance: float = DEFAULT_BALANCE,
-                progress: Callable[[str], None] | None = None) -> tuple[StageClassifier, dict]:
+                progress: Callable[[str], None] | None = None,
+                bar: Callable | None = None) -> tuple[StageClassifier, dict]:
     """Train on ``corpus``/train (+ the trainable real-text labels of ``corpus``/real when the
     shared real text is found and ``real`` is true) and (optionally) save to ``output``.
 
     With real text, the temperature and the abstention threshold are fitted on real
     out-of-source predictions (leave-one-source-out); without, on the corpus's grouped CV.
-    Returns (estimator, meta)."""
+    ``progress`` receives one message per step ("step 2/6: cross-validation fold 3/6"); ``bar``
+    (total, description) -> a progress bar (see :mod:`contentplan.progress`) shows the embedding
+    advance. Returns (estimator, meta)."""
     from .realtext import find_realtext, labels_hash, load_labels, load_real
     say = progress or (lambda msg: None)
     corpus = Path(corpus)
@@ -103,24 +106,31 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     texts, y = data.text.tolist(), data.stage.to_numpy(dtype=object)
     weights = data.weight.to_numpy(dtype=float)
     est = StageClassifier(embedder=embedder, C=C, emb_weight=emb_weight, calibrate=False)
-    say(f"embedding {len(texts)} training texts with {embedder or 'no embedder'}")
-    emb = est.embed(texts)
+    n_groups = len(set(base.group))
+    plan = ["embedding", *(["cv"] if n_groups >= 3 else []), *(["real"] if real_train is not None else []), "final",
+            *(["baseline"] if evaluate and embedder else []), *(["test"] if evaluate and (corpus / "test").is_dir() else [])]
+
+    def step(name: str, message: str) -> None:
+        say(f"step {plan.index(name) + 1}/{len(plan)}: {message}")
+
+    step("embedding", f"embedding {len(texts)} training texts with {embedder or 'no embedder'}")
+    emb = _embed(est, texts, bar)
 
     # Out-of-fold predictions, grouped by writer slice: every score here is on unseen writers and industries.
     # Corpus rows only: grouped CV by writer slice (every score on unseen writers and industries).
     cv_texts, cv_y = base.text.tolist(), base.stage.to_numpy(dtype=object)
     cv_emb = None if emb is None else emb[:len(base)]
     groups = base.group.to_numpy()
-    n_groups = len(set(groups))
     labels = model_labels()
     logits = np.full((len(cv_texts), len(labels)), -1e4)
     if n_groups >= 3:
         for k, (tr, te) in enumerate(GroupKFold(n_splits=min(n_groups, 6)).split(cv_texts, cv_y, groups)):
-            say(f"cross-validation fold {k + 1}/{min(n_groups, 6)}")
+            step("cv", f"cross-validation fold {k + 1}/{min(n_groups, 6)}")
             sub = StageClassifier(**est.get_params()).fit([cv_texts[i] for i in tr], cv_y[tr], None if cv_emb is None else cv_emb[tr])
             cols = [labels.index(cl) for cl in sub.classes_]
             logits[np.ix_(te, cols)] = sub.decision_function([cv_texts[i] for i in te], None if cv_emb is None else cv_emb[te])
         y_idx = np.array([labels.index(v) for v in cv_y])
+        step("cv", "calibrating the temperature on the out-of-fold predictions")
         temperature = fit_temperature(logits, y_idx)
         oof = _softmax(logits / temperature)
     else:
@@ -132,13 +142,15 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         # Every fold trains on rows of `texts`, already embedded: look their vectors up, never re-encode.
         row_of = {t: i for i, t in enumerate(texts)}
         embed_fn = (lambda ts: emb[[row_of[t] for t in ts]]) if emb is not None else None
-        real_oos = out_of_source({**est.get_params(), "balance": balance}, base, real_all, real_train, embed_fn, say)
+        real_oos = out_of_source({**est.get_params(), "balance": balance}, base, real_all, real_train, embed_fn,
+                                 lambda m: step("real", f"calibration on real text, {m}"))
         fit_rows = (real_all.use.to_numpy() == "train") & (real_all.stage.to_numpy() != "unclear")
         gold_idx = np.array([labels.index(v) for v in real_all.stage.to_numpy()[fit_rows]])
+        step("real", "calibrating the temperature and the abstention threshold on real text")
         temperature = fit_output_temperature(real_oos[fit_rows], gold_idx)
         real_oos = power_calibrate(real_oos, temperature)
 
-    say("fitting the final model")
+    step("final", f"fitting the final model on {len(texts)} texts")
     est.fit(texts, y, emb, balanced_weights(y, weights, balance))
     est.temperature_ = temperature
 
@@ -184,11 +196,11 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
 
     baseline = None
     if evaluate and embedder:
-        say("fitting the TF-IDF-only baseline")
+        step("baseline", "fitting the TF-IDF-only baseline")
         baseline = StageClassifier(embedder=None, C=C, calibrate=False).fit(texts, y)
         baseline.temperature_ = 1.0
     if evaluate and (corpus / "test").is_dir():
-        say("scoring the test split")
+        step("test", "scoring the test split")
         from .pipeline import JourneyModel
         model = JourneyModel(est, meta)
         base_model = JourneyModel(baseline, meta) if baseline is not None else None
@@ -197,6 +209,21 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         card = model_card(meta)
         save_model(est, meta, output, card, baseline=baseline)
     return est, meta
+
+
+EMBED_STEP = 1024  # texts embedded between two updates of the bar (a multiple of the embedders' batch sizes)
+
+
+def _embed(est: StageClassifier, texts: list[str], bar: Callable | None) -> np.ndarray | None:
+    """The texts' embeddings, slice by slice when a bar shows the advance (None without an embedder)."""
+    if not est.embedder or bar is None or len(texts) <= EMBED_STEP:
+        return est.embed(texts)
+    parts = []
+    with bar(len(texts), "embedding") as b:
+        for start in range(0, len(texts), EMBED_STEP):
+            parts.append(est.embed(texts[start:start + EMBED_STEP]))
+            b.update(len(parts[-1]))
+    return np.vstack(parts)
 
 
 def _compact(scores: dict) -> dict:

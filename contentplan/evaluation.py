@@ -130,6 +130,7 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
     from .rules import rule_stage
 
     gold_s = gold_to_scheme(gold, scheme, data_name)
+    base = load_baseline(model)   # before the model's predictions: a refused baseline fails at once
     langs = [detect_lang(t) for t in texts]
     M = scheme.projection_matrix()
     ids = np.array(scheme.ids)
@@ -148,7 +149,6 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
     gold_arr = np.array(gold_s)
     abstention = {"min_confidence": model.min_confidence, "unclear_rate": round(float(1 - answered.mean()), 4),
                   "accuracy_answered": round(float((pred[answered] == gold_arr[answered]).mean()), 4) if answered.any() else 0.0}
-    base = load_baseline(model)
     if base is not None:
         results["tfidf_only"] = score("tfidf_only", gold_s, ids[predict(base).argmax(1)].tolist(), langs, scheme.ids)
     joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]

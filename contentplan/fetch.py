@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 from . import __version__
 from .io.encoding import size_text
 
-PROJECT_URL = "https://github.com/contentplan/contentplan"
-USER_AGENT = f"contentplan/{__version__} (+{PROJECT_URL})"
+# No contact URL is invented: the project has none published yet (add it here when it has).
+USER_AGENT = f"contentplan/{__version__} (content inventory from a sitemap, fetched on the user's request)"
 DEFAULT_DELAY = 1.0
 DEFAULT_MAX_PAGES = 500
 TIMEOUT_S = 15.0

@@ -49,6 +49,11 @@ class Bar:
                              leave=False, mininterval=MIN_INTERVAL if min_interval is None else min_interval, miniters=1,
                              dynamic_ncols=True, smoothing=0.1)
 
+    @property
+    def shown(self) -> bool:
+        """Whether a bar is drawn (a terminal, no -q): callers cut their work finer only then."""
+        return self._bar is not None
+
     def update(self, n: int = 1) -> None:
         self.n += n
         if self.total is not None and self.n > self.total:

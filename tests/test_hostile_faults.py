@@ -716,9 +716,9 @@ def test_shipped_model_has_hashes_and_loads_within_bounds():
     from contentplan.runtime import check_npz
     folder = default_model_dir()
     meta = read_meta(folder)
-    assert set(meta["files"]) == {"estimator.skops", "inference.npz"}
-    assert meta["files"]["inference.npz"] == file_sha256(folder / "inference.npz")
-    assert meta["files"]["estimator.skops"] == file_sha256(folder / "estimator.skops")
+    assert set(meta["files"]) == {"estimator.skops", "inference.npz", "baseline_tfidf.skops"}
+    for name in meta["files"]:
+        assert meta["files"][name] == file_sha256(folder / name), name
     check_npz(folder / "inference.npz")
     rt, fingerprint = load_runtime(folder, meta)
     assert list(rt.classes_) == meta["labels"] and fingerprint == meta["files"]["inference.npz"][:16]

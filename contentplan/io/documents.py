@@ -105,7 +105,11 @@ def safe_yaml(text: str, where: str, what: str = "YAML", line_offset: int = 0):
     A big file is fine (10,000 personas); what is refused is aliases that expand the document by
     more than 100,000 nodes beyond what is written (a "billion laughs" bomb), or a recursive alias."""
     try:
-        node = yaml.compose(text, Loader=_YAML_LOADER)
+        try:
+            node = yaml.compose(text, Loader=_YAML_LOADER)
+        except yaml.YAMLError:
+            # libyaml's messages are terser: the pure-Python parser says what it expected, and where.
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         at = f" line {mark.line + 1 + line_offset}, column {mark.column + 1}" if mark else ""

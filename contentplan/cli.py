@@ -320,9 +320,9 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--overwrite", is_flag=True, help="With --write: replace values the front matter already declares.")
 @click.option("--dry-run", is_flag=True, help="With --write: show the front-matter diff, change nothing.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True)
-@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, csv_safe):
+@output_options
+def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, output, quiet,
+        csv_safe):
     """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
     confidence, why, and advice.
 
@@ -332,12 +332,20 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         contentplan tag drafts/ --personas personas.yaml
         contentplan tag post.md --write --dry-run
         contentplan tag content/ --check
+        contentplan tag drafts/ -o tags.xlsx
     """
     from .io.writers import write_table
     from .tagging import check_tags, tag_documents, tags_frame, write_tags
     from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
+    if do_write and (output or fmt):
+        raise click.UsageError("-o/-f write the tag table; --write stores tags in the files themselves: use one or the other")
+    from .commands import files_read
+    fmt = resolve_format(fmt, output)
+    if output:   # refused before any work when it would overwrite a draft, the personas or scheme file, or the model
+        from .io.writers import check_output_path
+        check_output_path(output, files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir))
     skipped: list[str] = []
     notes: list[str] = []
     tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped, notes=notes,
@@ -359,7 +367,8 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         for msg in failed[n:]:
             click.echo(clean_line(f"Error: {msg}"), err=True)
     else:
-        write_table(tags_frame(tags), fmt, csv_safe=csv_safe)
+        write_table(tags_frame(tags), fmt, output, inputs=files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir),
+                    csv_safe=csv_safe)
     if do_check:
         problems = check_tags(tags)
         for p in problems:

@@ -158,3 +158,23 @@ def test_write_keeps_declared_values_and_never_writes_a_non_answer(runner, cli, 
     assert "journey_stage not written (unclear)" in res.output
     assert "journey_stage" not in vague.read_text(encoding="utf-8") and "unclear" not in vague.read_text(encoding="utf-8")
     assert runner.invoke(cli, ["tag", str(vague), "--overwrite"]).exit_code == 2
+
+
+def test_tag_table_goes_to_a_file_with_the_shared_output_options(runner, cli, tiny_model_dir, tmp_path):
+    """tag takes -f/-o/-q like classify: the table lands in the file (format from its extension), and
+    an output that is one of the drafts, or -o with --write, is refused before any work."""
+    d = _tagged_copy(tmp_path)
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    out = tmp_path / "tags.csv"
+    res = runner.invoke(cli, ["tag", str(d), "--model", str(tiny_model_dir), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+    table = pd.read_csv(out)
+    assert {"path", "stage", "confidence", "format"} <= set(table.columns) and len(table) >= 1
+    draft = sorted(p for p in d.iterdir() if p.suffix == ".md")[0]
+    res = runner.invoke(cli, ["tag", str(draft), "--model", str(tiny_model_dir), "-f", "csv", "-o", str(draft)])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1] == f"Error: {draft}: is also an input file; write the output to another file"
+    res = runner.invoke(cli, ["tag", str(draft), "--model", str(tiny_model_dir), "--write", "-o", str(out)])
+    assert res.exit_code == 2 and "use one or the other" in res.output
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before

@@ -51,7 +51,7 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
         if input_path:
             name = display_name(input_path)
             column = None
-            with progress(count_rows(input_path), "classifying") as bar:
+            with progress(lambda: count_rows(input_path), "classifying") as bar:   # lines counted only for a drawn bar
                 for chunk in iter_table(input_path, chunksize=CHUNK_ROWS):
                     if column is None:
                         column = detect_column(chunk, "text", text_column, where=name, option="--text-column")

@@ -39,8 +39,12 @@ class Bar:
 
     Disabled, it only counts (``n``). Use as a context manager; :meth:`close` is idempotent."""
 
-    def __init__(self, total: int | None, desc: str, show: bool, stream=None, unit: str = " rows",
+    def __init__(self, total, desc: str, show: bool, stream=None, unit: str = " rows",
                  min_interval: float | None = None):
+        # ``total`` may be a function (e.g. counting a file's lines): called only when a bar is drawn,
+        # so a run with -q or without a terminal never pays for it.
+        if callable(total):
+            total = total() if show else None
         self.n, self.total = 0, total
         self._bar = None
         if show:

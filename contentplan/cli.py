@@ -343,9 +343,10 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         raise click.UsageError("-o/-f write the tag table; --write stores tags in the files themselves: use one or the other")
     from .commands import files_read
     fmt = resolve_format(fmt, output)
+    inputs = files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir)
     if output:   # refused before any work when it would overwrite a draft, the personas or scheme file, or the model
         from .io.writers import check_output_path
-        check_output_path(output, files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir))
+        check_output_path(output, inputs)
     skipped: list[str] = []
     notes: list[str] = []
     tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped, notes=notes,
@@ -367,8 +368,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         for msg in failed[n:]:
             click.echo(clean_line(f"Error: {msg}"), err=True)
     else:
-        write_table(tags_frame(tags), fmt, output, inputs=files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir),
-                    csv_safe=csv_safe)
+        write_table(tags_frame(tags), fmt, output, inputs=inputs, csv_safe=csv_safe)
     if do_check:
         problems = check_tags(tags)
         for p in problems:

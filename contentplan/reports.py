@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import OutputError
-from .io.writers import XlsxLimitError, csv_text, write_xlsx
+from .io.writers import XlsxLimitError, csv_text, same_file, write_xlsx
 from .terminal import clean_line
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
@@ -188,22 +188,15 @@ def check_report_folder(out_dir: str | Path, inputs=()) -> None:
         if inp is None or str(inp) in ("", "-"):
             continue
         inp = Path(inp)
-        if out.exists() and _same(out, inp):
+        if out.exists() and same_file(out, inp):
             raise OutputError(f"{out_dir}: is also an input; write the report to another folder")
         # The report's own files must never land on an input (questions.csv in the folder holding questions.csv).
         for name in (*REPORT_FILES, MANIFEST):
             target = out / name
-            if inp.is_file() and target.exists() and _same(target, inp):
+            if inp.is_file() and target.exists() and same_file(target, inp):
                 raise OutputError(f"{out_dir}: writing the report there would overwrite the input {inp} "
                                   f"(the report writes {name}); write the report to another folder")
     _replaceable(Path(os.path.realpath(out)), out)
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.realpath(a) == os.path.realpath(b) or os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -316,9 +309,9 @@ STALE_AFTER_S = 3600   # a report's temporary folder lives seconds; one untouche
 def remove_stale_leftovers(final: Path, max_age_s: float = STALE_AFTER_S) -> list[str]:
     """Remove what a killed earlier write of the report folder ``final`` left beside it; returns their names.
 
-    A leftover is a folder (not a link) named like the temporary folders :func:`write_report` makes,
-    ``.NAME.XXXXXXXX.tmp`` (the new report being written) or ``.NAME.XXXXXXXX.old`` (the previous
-    report being swapped out), XXXXXXXX being the 8 characters :mod:`tempfile` draws, that neither
+    A leftover is a folder (not a link) named like the temporary folders :func:`write_report` makes:
+    a dot, the report folder's name, a dot, the 8 random characters :mod:`tempfile` draws, then
+    ``.tmp`` (the new report being written) or ``.old`` (the previous report being swapped out); and neither
     itself nor anything directly in it has been modified for ``max_age_s`` seconds: a run still
     writing a report touches its folder within seconds. Anything else, and any error, is left alone."""
     pattern = re.compile(rf"\.{re.escape(final.name)}\.[a-z0-9_]{{8}}\.(?:tmp|old)")

@@ -55,7 +55,7 @@ def _fd_of(output) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Same file after resolving symlinks, ``.``/``..`` and hard links (st_dev/st_ino)."""
     try:
         return os.path.samefile(a, b)
@@ -99,7 +99,7 @@ def input_collision(output: str | Path, inputs=()) -> str | None:
                 for root, _dirs, files in os.walk(ip):
                     for name in files:
                         cand = Path(root) / name
-                        if _folder_reads(ip, cand) and _same_file(out, cand):
+                        if _folder_reads(ip, cand) and same_file(out, cand):
                             return f"is the same file as {cand}, read from the input folder {inp}; write the output to another file"
             continue
         if (st_in.st_dev, st_in.st_ino) == (st_out.st_dev, st_out.st_ino):
@@ -180,7 +180,7 @@ def check_distinct_outputs(outputs: dict[str, str | Path | None]) -> None:
         if path is None or output_kind(path) != "file":
             continue
         for other_opt, other in seen:
-            if os.path.realpath(path) == os.path.realpath(other) or _same_file(Path(path), Path(other)):
+            if os.path.realpath(path) == os.path.realpath(other) or same_file(Path(path), Path(other)):
                 raise OutputError(f"{path}: is also the {other_opt} output {other}; write {option} to another file")
         seen.append((option, path))
 
@@ -326,24 +326,14 @@ def csv_text(frame: pd.DataFrame, header: bool = True, safe: bool = False) -> st
         frame = csv_safe_frame(frame)
     # Python's csv writer quotes a cell holding '\n' but not one holding a bare '\r', which every reader
     # (and Excel) takes for a line break: such a cell would split its row, and could start a new row
-    # with a formula. Then text cells are quoted (rare; the values stay exact).
-    quoting = csv.QUOTE_NONNUMERIC if _has_cr(frame, header) else csv.QUOTE_MINIMAL
-    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", quoting=quoting)
+    # with a formula. Then text cells are quoted (rare; the values stay exact). Records end with '\n',
+    # so a '\r' in the text can only come from a cell: one scan of the text, not of every cell.
+    text = frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n")
+    if "\r" not in text:
+        return text
+    return frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
 
 
-def _has_cr(frame: pd.DataFrame, header: bool) -> bool:
-    if header and any(isinstance(c, str) and "\r" in c for c in frame.columns):
-        return True
-    for i in range(frame.shape[1]):
-        dtype = frame.dtypes.iloc[i]
-        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            col = frame.iloc[:, i]
-            if col.map(lambda v: isinstance(v, str) and "\r" in v).any():
-                return True
-    return False
-
-
-_csv_text = csv_text
 
 
 def _jsonl_text(frame: pd.DataFrame) -> str:

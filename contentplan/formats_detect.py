@@ -7,9 +7,9 @@ else says what the piece is."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .schemes import formats
+from .textfold import fold_accents
 
 _SYNONYMS = {
     "blog_article": ["blog", "blog post", "blogpost", "article", "article de blog", "post", "listicle", "news", "actualite", "billet"],
@@ -33,9 +33,7 @@ _SYNONYMS = {
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", str(s).lower())
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    return re.sub(r"[\s_/]+", " ", s.replace("’", "'")).strip()
+    return re.sub(r"[\s_/]+", " ", fold_accents(s)).strip()
 
 
 _LOOKUP = {}

@@ -12,7 +12,6 @@ import functools
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from .lang import detect_lang
 from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from .pipeline import JourneyModel
 from .schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
+from .textfold import fold_accents
 
 ALL_PERSONAS = "all"
 DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
@@ -148,9 +148,7 @@ def fold_query(text: str) -> str:
     """The key under which the same query from several sources is one question: case, accents,
     sentence punctuation and spaces folded ("Prix CRM ?" = "prix  crm" = "prix crm"). Symbols that
     change a query stay ("c++" is not "c", "=1+1" is not "1 1")."""
-    s = unicodedata.normalize("NFKD", str(text).lower().replace("’", "'"))
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    return re.sub(r"[\s?!.,;:\"«»“”()\[\]{}…¿¡-]+", " ", s).strip()
+    return re.sub(r"[\s?!.,;:\"«»“”()\[\]{}…¿¡-]+", " ", fold_accents(text)).strip()
 
 
 def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:

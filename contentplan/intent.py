@@ -15,10 +15,10 @@ A question tagged with several intents ("Informational, Commercial") agrees when
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from .schemes import NONE, UNCLEAR, Scheme
+from .textfold import fold_accents
 
 INTENTS = ("informational", "commercial", "transactional", "navigational")
 COMPATIBLE = {
@@ -41,8 +41,7 @@ _TOKENS = {
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", str(s).lower())
-    return "".join(c for c in s if not unicodedata.combining(c)).strip()
+    return fold_accents(s).strip()
 
 
 def parse_intents(value) -> tuple[str, ...] | None:

@@ -117,7 +117,7 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
     rows = []
     for st in sch.stages:
         rows.append({"stage": st.id, "label": st.label.get(lang, st.id), "canonical": ", ".join(st.canonical),
-                     "description": st.description,
+                     "description": st.describe(lang),
                      "formats": ", ".join(fm[f].label.get(lang, f) for f in st.formats)})
     head = f"{clean_line(sch.name)}: {clean_line(sch.description)}\n\n"
     return head + render_table(pd.DataFrame(rows), max_width=70)

@@ -89,6 +89,11 @@ class Stage:
     cues: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    descriptions: dict = field(default_factory=dict, compare=False)   # language -> text, when the scheme gives several
+
+    def describe(self, lang: str = "en") -> str:
+        """The stage description in ``lang`` when the scheme has one, else the English one."""
+        return self.descriptions.get(lang) or self.description
 
 
 def label_key(text) -> str:
@@ -278,9 +283,13 @@ def _parse(data, source: str) -> Scheme:
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise SchemeError(f"{where} ('{sid}'): 'aliases' must be a list of strings")
         desc = s.get("description", "")
+        descs = {}
+        if isinstance(desc, dict) and desc and all(isinstance(k, str) and isinstance(v, str) for k, v in desc.items()):
+            descs = dict(desc)
+            desc = desc.get("en") or next(iter(desc.values()))
         if not isinstance(desc, str):
-            raise SchemeError(f"{where} ('{sid}'): 'description' must be a string")
-        stages.append(Stage(sid, label, desc, tuple(can), tuple(map(str, cues)), tuple(fl), tuple(aliases)))
+            raise SchemeError(f"{where} ('{sid}'): 'description' must be a string or a mapping of language to text")
+        stages.append(Stage(sid, label, desc, tuple(can), tuple(map(str, cues)), tuple(fl), tuple(aliases), descs))
     missing = [c for c in canon if c not in covered]
     if missing:
         raise SchemeError(f"{source}: canonical stage(s) {', '.join(missing)} are not mapped to any stage; add them to a stage's 'canonical' list")

@@ -279,23 +279,35 @@ class GapReport:
     format_mismatches: pd.DataFrame
     meta: dict = field(default_factory=dict)
 
-    def summary_lines(self, top: int = 5) -> list[str]:
+    personas: list = field(default_factory=list)   # the Persona objects (display names)
+    lang: str = "en"                                  # language of the report's words (fr/en)
+
+    def labels(self, lang: str | None = None):
+        """Display names of stages, personas and formats in ``lang`` (default: the report's)."""
+        from .i18n import Labels
+        return Labels(self.scheme, self.personas, lang or self.lang)
+
+    def summary_lines(self, top: int = 5, lang: str | None = None) -> list[str]:
+        from .i18n import fmt_num, fmt_pct, t
+        lang = lang or self.lang
+        lab = self.labels(lang)
         m = self.meta
-        lines = [f"{m['n_questions']} questions, {m['n_content']} content pieces, scheme {self.scheme.name}; "
-                 f"{m['answered_share']:.0%} of demand answered (match threshold {m['match_threshold']:.2f})"]
+        lines = [t("cli_head", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang),
+                   scheme=self.scheme.name, share=fmt_pct(m["answered_share"], lang),
+                   th=fmt_num(m["match_threshold"], lang, 2))]
         nc = m.get("not_counted", {})
         if any(nc.values()):
-            lines.append(f"  not counted: {nc['questions_unclear']} question(s) unclear, {nc['questions_none']} on no journey; "
-                         f"{nc['content_unclear']} piece(s) unclear, {nc['content_none']} on no journey (see questions.csv, content.csv)")
+            lines.append(t("cli_uncounted", lang, qu=nc["questions_unclear"], qn=nc["questions_none"],
+                           cu=nc["content_unclear"], cn=nc["content_none"]))
         for r in self.gaps.head(top).itertuples():
-            cov = "n/a" if pd.isna(r.coverage) else f"{r.coverage:.0%}"
-            lines.append(f"  gap {r.gap_score:5.1f}  {r.stage} x {r.persona}: demand {r.demand:g}, "
-                         f"{r.supply} piece(s), coverage {cov}")
+            lines.append(t("cli_gap", lang, gap=fmt_pct(r.gap_score, lang, 1), stage=lab.stage(r.stage), persona=lab.persona(r.persona),
+                           demand=fmt_num(r.demand, lang), pieces=t("n_pieces", lang, n=r.supply), cov=fmt_pct(r.coverage, lang)))
         for r in self.briefs.head(top).itertuples():
-            lines.append(f"  brief #{r.rank}: [{r.stage} / {r.persona}] {r.topic} -> {r.recommended_formats}")
+            lines.append(t("cli_brief", lang, rank=r.rank, stage=lab.stage(r.stage), persona=lab.persona(r.persona),
+                           topic=r.topic, formats=lab.formats(r.recommended_formats)))
         renamed = [f"{f}: {', '.join(v)}" for f, v in m.get("renamed_columns", {}).items() if v]
         if renamed:
-            lines.append(f"  input columns renamed (a report column has the same name): {'; '.join(renamed)}")
+            lines.append(t("cli_renamed", lang, what="; ".join(renamed)))
         return lines
 
     def intent_lines(self) -> list[str]:
@@ -304,17 +316,18 @@ class GapReport:
         res = self.meta.get("intent_agreement")
         return agreement_lines(res, self.scheme) if res else []
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, lang: str | None = None) -> str:
         from .reports import render_markdown
-        return render_markdown(self)
+        return render_markdown(self, lang)
 
-    def to_html(self) -> str:
+    def to_html(self, lang: str | None = None) -> str:
         from .reports import render_html
-        return render_html(self)
+        return render_html(self, lang)
 
-    def write(self, out_dir: str | Path, csv_safe: bool = False) -> list[Path]:
+    def write(self, out_dir: str | Path, csv_safe: bool = False, csv_dialect: str = "plain", lang: str | None = None) -> list[Path]:
+        """Write the report folder (see :func:`contentplan.reports.write_report`)."""
         from .reports import write_report
-        return write_report(self, out_dir, csv_safe=csv_safe)
+        return write_report(self, out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang)
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -322,7 +335,8 @@ class GapReport:
 def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
-               progress: Callable[[str], None] | None = None, compare_intent: bool = False, fetch=None) -> GapReport:
+               progress: Callable[[str], None] | None = None, compare_intent: bool = False, fetch=None,
+               lang: str | None = None) -> GapReport:
     """Build a gap report.
 
     Args:
@@ -337,7 +351,11 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
             their stage (``report.intent_lines()``); an error when no question file has one.
         fetch: :class:`~contentplan.fetch.FetchOptions` to fetch the pages of a sitemap given as
             ``content`` (politely: see :mod:`contentplan.fetch`); None reads it offline.
+        lang: language of the report's words, display names, numbers and dates ('fr' or 'en');
+            None: the questions' dominant language.
     """
+    from .i18n import check_lang, dominant_lang
+    check_lang(lang)
     say = progress or (lambda msg: None)
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
@@ -426,7 +444,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     # --- unanswered questions -> topics -> briefs
     say("clustering unanswered questions into topics")
     qdf["topic"] = ""
-    briefs = _briefs(qdf, match_vec, sch, gaps, content)
+    lang = lang or dominant_lang(qdf.lang)
+    briefs = _briefs(qdf, match_vec, sch, gaps, content, docs, threshold, plist, lang)
     # Over-served: pieces that answer no question at all (off-topic, or a stage nobody asks about).
     over = content[content.questions_answered == 0][["title", "url", "stage", "persona", "format", "best_question_similarity"]]
     over = over.sort_values("best_question_similarity", kind="stable").reset_index(drop=True)
@@ -460,7 +479,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         from .intent import intent_agreement
         meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
                                                     qdf.stage.tolist(), qdf.question.tolist())
-    return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta)
+    return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta, personas=plist, lang=lang)
 
 
 def _doc_vector(d) -> np.ndarray:
@@ -534,7 +553,7 @@ def _cells(qdf: pd.DataFrame, content: pd.DataFrame, sch: Scheme, personas_axis:
                 "stage": st.id, "persona": p, "questions": int(qm.sum()), "demand": round(demand, 2),
                 "demand_share": round(demand / total, 4), "supply": int(cm.sum()),
                 "answered_demand": round(answered, 2), "coverage": round(coverage, 4),
-                "gap_score": round(100 * (demand - answered) / total, 2),
+                "gap_score": round((demand - answered) / total, 4),   # a share of all demand, like coverage
                 "formats_present": ", ".join(present),
                 "formats_recommended": ", ".join(rec),
                 "formats_missing": ", ".join(f for f in rec if f not in present),
@@ -553,29 +572,6 @@ def _terms(text: str) -> list[str]:
     return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
 
 
-def topic_labels(groups: list[list[str]], top: int = 3, background: list[str] | None = None) -> list[str]:
-    """A label per group of texts: its most distinctive words and pairs of words — frequent in the
-    group, rare in the background (all questions): TF-IDF of the group against the background."""
-    counts = [Counter(t for text in g for t in set(_terms(text))) for g in groups]
-    docs = background if background else [text for g in groups for text in g]
-    df = Counter(t for text in docs for t in set(_terms(text)))
-    n = len(docs)
-    labels = []
-    for c, g in zip(counts, groups):
-        size = max(len(g), 1)
-        scored = sorted(((v / size) * math.log(1 + n / max(df[t], 1)) * (1.3 if " " in t else 1.0), t)
-                        for t, v in c.items() if v >= min(2, size))
-        picked: list[str] = []
-        for _, t in sorted(scored, key=lambda x: (-x[0], x[1])):
-            if any(t in p or p in t for p in picked):
-                continue
-            picked.append(t)
-            if len(picked) == top:
-                break
-        labels.append(" · ".join(picked) if picked else (g[0][:60] if g else ""))
-    return labels
-
-
 def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
     n = len(vecs)
     if n == 1:
@@ -589,37 +585,162 @@ def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
                                    distance_threshold=distance).fit_predict(vecs)
 
 
-def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame, content: pd.DataFrame) -> pd.DataFrame:
+_URLISH = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|fr|io|net|org|eu|co|be|ch|ca|example)\b|/", re.IGNORECASE)
+MERGE_SIMILARITY = 0.8   # two topics of one stage whose centroids are this close are one brief
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _terms(text) if " " not in w]
+
+
+def _readability(q: str) -> float:
+    """How well a question reads as a topic label, from -1 (a URL, or no word that says anything)
+    to about 1 (a few content words, few SMS-style fragments such as "c koi")."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", q)
+    if not words or _URLISH.search(q) or len(_content_words(q)) < 2:
+        return -1.0
+    short = sum(len(w) <= 2 and w.lower() not in _STOP for w in words) / len(words)
+    return min(len(_content_words(q)), 4) / 4 - short - (0.3 if len(words) > 16 else 0.0)
+
+
+def _phrase(q: str, limit: int = 90) -> str:
+    """A question as a label: one line, no surrounding punctuation, a capital first letter, cut at a word."""
+    s = re.sub(r"\s+", " ", q).strip().strip("?!.,;:…\"'«»“” ").strip()
+    if len(s) > limit:
+        s = s[:limit].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
+    return s[:1].upper() + s[1:]
+
+
+def topic_label(questions: list[str], centrality: np.ndarray, langs: list[str], lang: str = "en") -> str:
+    """A readable label for a topic: its most central question that reads well, in the topic's main
+    language, as a phrase; never a word bag. A topic made only of URLs or bare names (a brand, a site)
+    is labelled as such, with its most frequent query."""
+    main = Counter(x for x in langs if x in ("fr", "en")).most_common(1)
+    main = main[0][0] if main else None
+    scored = []
+    for q, c, lg in zip(questions, centrality, langs):
+        r = _readability(q)
+        scored.append((float(c) + 0.5 * r + (0.2 if lg == main else 0.0), r, q))
+    best = max(scored, key=lambda x: x[0])
+    if best[1] > -1:
+        return _phrase(best[2])
+    from .i18n import t
+    shown = _phrase(Counter(questions).most_common(1)[0][0], 60)
+    return t("navigational_topic", lang, q=shown)
+
+
+def brief_why(rec, lab, threshold: float) -> str:
+    """Why a brief is worth writing, in the language of ``lab`` (:class:`~contentplan.i18n.Labels`):
+    its unanswered demand, the cell's supply and coverage, and the closest existing piece."""
+    from .i18n import fmt_num, fmt_pct, t
+    lang = lab.lang
+    get = rec.get if isinstance(rec, dict) else (lambda k, d=None: getattr(rec, k, d))
+    out = t("why_demand", lang, n=get("n_questions"), d=fmt_num(get("demand"), lang), share=fmt_pct(get("demand_share"), lang),
+            pieces=t("n_pieces", lang, n=get("cell_pieces", 0)), cov=fmt_pct(get("cell_coverage"), lang))
+    title, sim, stage = get("closest_content", ""), get("closest_similarity"), get("closest_content_stage", "")
+    if title and stage == get("stage"):
+        out += " " + t("why_closest", lang, title=title, sim=fmt_num(sim, lang, 2), th=fmt_num(threshold, lang, 2))
+    elif title:
+        out += " " + t("why_other_stage", lang, title=title, stage=lab.stage(stage))
+    else:
+        out += " " + t("why_nothing", lang)
+    return out
+
+
+def _merge_topics(members: list[tuple], vecs: np.ndarray) -> list[tuple]:
+    """Merge near-duplicate topics of one stage: the same persona, or one of them unassigned, and
+    centroids at least :data:`MERGE_SIMILARITY` alike. The merged topic keeps the named persona."""
+    cents = []
+    for _, _, mem in members:
+        c = vecs[mem].mean(0)
+        cents.append(c / (np.linalg.norm(c) or 1.0))
+    parent = list(range(len(members)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    loose = (UNASSIGNED, ALL_PERSONAS)
+    for i in range(len(members)):
+        for j in range(i + 1, len(members)):
+            (si, pi, _), (sj, pj, _) = members[i], members[j]
+            if si != sj or not (pi == pj or pi in loose or pj in loose):
+                continue
+            ri, rj = root(i), root(j)
+            if ri == rj:
+                continue
+            pr, pq = members[ri][1], members[rj][1]
+            if pr != pq and pr not in loose and pq not in loose:   # two named personas never share a brief
+                continue
+            if float(cents[i] @ cents[j]) >= MERGE_SIMILARITY:
+                parent[rj] = ri
+    groups: dict[int, list[int]] = {}
+    for i in range(len(members)):
+        groups.setdefault(root(i), []).append(i)
+    out = []
+    for idx in groups.values():
+        named = [members[i][1] for i in idx if members[i][1] not in loose]
+        persona = named[0] if named else members[idx[0]][1]
+        mem = np.array(sorted(np.concatenate([members[i][2] for i in idx])))
+        out.append((members[idx[0]][0], persona, mem))
+    return out
+
+
+def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame, content: pd.DataFrame,
+            docs=(), threshold: float = DEFAULT_MATCH_THRESHOLD, personas=(), lang: str = "en") -> pd.DataFrame:
+    from .i18n import Labels
+    lab = Labels(sch, personas, lang)
     un = qdf.index[(~qdf.answered) & _counted(qdf)].to_numpy()
     rows = []
-    groups, members = [], []
+    members = []
     for (stage, persona), idx in qdf.loc[un].groupby(["stage", "persona"], sort=False).groups.items():
         idx = np.array(sorted(idx))
         labels = _cluster(vecs[idx])
-        for lab in sorted(set(labels)):
-            mem = idx[labels == lab]
-            groups.append(qdf.question[mem].tolist())
-            members.append((stage, persona, mem))
-    names = topic_labels(groups, background=qdf.question.tolist())
+        for k in sorted(set(labels)):
+            members.append((stage, persona, idx[labels == k]))
+    members = _merge_topics(members, vecs)
+    # Each piece as one vector, to name the closest piece when a stage has none.
+    has_vec = [k for k, d in enumerate(docs) if getattr(d, "vectors", None) is not None and len(d.vectors)]
+    D = np.vstack([_doc_vector(docs[k]) for k in has_vec]) if has_vec and vecs.shape[1] == docs[has_vec[0]].vectors.shape[1] else None
     cell = {(r.stage, r.persona): r for r in gaps.itertuples()}
     total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
-    for name, (stage, persona, mem) in zip(names, members):
-        qdf.loc[mem, "topic"] = name
+    for stage, persona, mem in members:
         demand = float(qdf.weight[mem].sum())
         centroid = vecs[mem].mean(0)
-        order = np.argsort(-(vecs[mem] @ centroid), kind="stable")
-        reps = [qdf.question[mem[i]] for i in order[:3]]
+        centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+        central = vecs[mem] @ centroid
+        order = np.argsort(-central, kind="stable")
+        name = topic_label(qdf.question[mem].tolist(), central, qdf.lang[mem].tolist(), lang)
+        qdf.loc[mem, "topic"] = name
+        reps = [qdf.question[mem[i]] for i in order[:5]]
         langs = sorted(set(qdf.lang[mem]) - {"other"})
         c = cell.get((stage, persona))
         missing = [f for f in (c.formats_missing.split(", ") if c and c.formats_missing else [])]
         rec = missing or list(sch.stage(stage).formats)
-        why = (f"{len(mem)} unanswered question(s)" + (f", demand {demand:g}" if demand != len(mem) else "")
-               + (f"; this cell has {c.supply} piece(s)" + ("" if pd.isna(c.coverage) else f", coverage {c.coverage:.0%}") if c else ""))
-        rows.append({"topic": name, "stage": stage, "persona": persona, "recommended_formats": ", ".join(rec[:3]),
-                     "n_questions": int(len(mem)), "demand": round(demand, 2), "demand_share": round(demand / total, 4),
-                     "languages": "+".join(langs), "representative_questions": " | ".join(reps), "why": why})
-    out = pd.DataFrame(rows, columns=["topic", "stage", "persona", "recommended_formats", "n_questions", "demand",
-                                      "demand_share", "languages", "representative_questions", "why"])
+        # The closest piece: the best match of a member (same stage), else the closest piece of any stage.
+        sims = qdf.similarity[mem].to_numpy()
+        has = qdf.best_match[mem].to_numpy() != ""
+        closest = ("", "", "", float("nan"))
+        if has.any():
+            i = mem[np.flatnonzero(has)[np.argmax(sims[has])]]
+            closest = (qdf.best_match[i], qdf.best_match_url[i], stage, float(qdf.similarity[i]))
+        elif D is not None:
+            j = int(np.argmax(D @ centroid))
+            k = has_vec[j]
+            closest = (content.title.iloc[k], content.url.iloc[k], content.stage.iloc[k], round(float(D[j] @ centroid), 4))
+        row = {"topic": name, "stage": stage, "persona": persona, "recommended_formats": ", ".join(rec[:3]),
+               "n_questions": int(len(mem)), "demand": round(demand, 2), "demand_share": round(demand / total, 4),
+               "languages": "+".join(langs), "representative_questions": " | ".join(reps),
+               "closest_content": closest[0], "closest_content_url": closest[1], "closest_content_stage": closest[2],
+               "closest_similarity": closest[3],
+               "cell_pieces": int(c.supply) if c else 0, "cell_coverage": float(c.coverage) if c else float("nan")}
+        row["why"] = brief_why(row, lab, threshold)
+        rows.append(row)
+    cols = ["topic", "stage", "persona", "recommended_formats", "n_questions", "demand", "demand_share", "languages",
+            "representative_questions", "closest_content", "closest_content_url", "closest_content_stage",
+            "closest_similarity", "cell_pieces", "cell_coverage", "why"]
+    out = pd.DataFrame(rows, columns=cols)
     # A brief is worth writing when more than one question asks for it (or one with real volume).
     out = out[(out.n_questions >= 2) | (out.demand >= 50)]
     out = out.sort_values(["demand", "n_questions", "topic"], ascending=[False, False, True], kind="stable").reset_index(drop=True)

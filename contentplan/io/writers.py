@@ -320,10 +320,32 @@ def _fmt_cell(v) -> str:
     return "" if v is None else str(v)
 
 
-def csv_text(frame: pd.DataFrame, header: bool = True, safe: bool = False) -> str:
-    """CSV text: byte-faithful by default; ``safe`` neutralises formula-like cells (``--csv-safe``)."""
-    if safe:
+CSV_DIALECTS = ("plain", "excel", "excel-fr")
+CSV_BOM = "\ufeff"   # what tells Excel a CSV is UTF-8 (without it, Excel reads cp1252 and garbles accents)
+
+
+def check_csv_dialect(dialect: str) -> str:
+    if dialect not in CSV_DIALECTS:
+        raise OutputError(f"unknown CSV dialect '{dialect}' (valid: {', '.join(CSV_DIALECTS)})")
+    return dialect
+
+
+def csv_text(frame: pd.DataFrame, header: bool = True, safe: bool = False, dialect: str = "plain") -> str:
+    """CSV text: byte-faithful by default; ``safe`` neutralises formula-like cells (``--csv-safe``).
+
+    ``dialect`` 'excel' starts the text with a byte-order mark (written as UTF-8, Excel then reads the
+    accents right); 'excel-fr' also separates cells with ';' and writes decimals with a comma, as
+    French Excel expects. Both neutralise formula-like cells (:func:`neutralise_cell`), always."""
+    check_csv_dialect(dialect)
+    if safe or dialect != "plain":
         frame = csv_safe_frame(frame)
+    if dialect != "plain":
+        sep, dec = (";", ",") if dialect == "excel-fr" else (",", ".")
+        text = frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", sep=sep, decimal=dec)
+        if "\r" in text:   # as below: a bare CR would split the row
+            text = frame.to_csv(index=False, header=header, float_format="%.4f", lineterminator="\n", sep=sep, decimal=dec,
+                                quoting=csv.QUOTE_NONNUMERIC)
+        return (CSV_BOM if header else "") + text
     # Python's csv writer quotes a cell holding '\n' but not one holding a bare '\r', which every reader
     # (and Excel) takes for a line break: such a cell would split its row, and could start a new row
     # with a formula. Then text cells are quoted (rare; the values stay exact). Records end with '\n',
@@ -355,8 +377,9 @@ def _refuse_xlsx_to_terminal(kind: str, output) -> None:
 
 
 def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=(),
-                csv_safe: bool = False) -> None:
-    """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-')."""
+                csv_safe: bool = False, csv_dialect: str = "plain") -> None:
+    """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-'); CSV in ``csv_dialect`` (see :func:`csv_text`)."""
+    check_csv_dialect(csv_dialect)
     if fmt not in FORMATS:
         raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
     kind = check_output_path(output, inputs)
@@ -370,7 +393,7 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
     if fmt == "table":
         text = render_table(frame)
     elif fmt == "csv":
-        text = csv_text(frame, safe=csv_safe)
+        text = csv_text(frame, safe=csv_safe, dialect=csv_dialect)
     elif fmt == "json":
         text = json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n"
     else:
@@ -379,17 +402,23 @@ def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | No
         fh.write(text)
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output") -> None:
+def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output", first=None) -> None:
     """Write several DataFrames as sheets of one workbook (XlsxWriter: about twice as fast as openpyxl).
 
-    Text is always stored as text: with ``strings_to_formulas`` off, a cell such as
-    ``=HYPERLINK(...)`` coming from a user's CSV can never become a live formula.
+    Each sheet is ready to work with: a bold header row, frozen, with an autofilter; column widths
+    fitted to the content, long text wrapped; numbers as numbers, shares as percentages and ISO dates
+    as dates, with number formats (see :mod:`contentplan.io.xlsxcells`). Text is always stored as
+    text: with ``strings_to_formulas`` off, a cell such as ``=HYPERLINK(...)`` coming from a user's CSV
+    can never become a live formula. ``first(workbook, styles)``, when given, writes sheets placed
+    before the tables (the gap report's Summary).
 
     Nothing is cut to fit: a sheet over :data:`XLSX_MAX_ROWS` rows or :data:`XLSX_MAX_COLS` columns,
     or a cell over :data:`XLSX_MAX_CELL` characters, raises :class:`XlsxLimitError` (``name``, the
     file, is in the message) before anything is written.
     """
     import xlsxwriter
+
+    from .xlsxcells import column_kind, display_width, number_format
 
     for sheet, frame in sheets.items():
         if len(frame) + 1 > XLSX_MAX_ROWS:
@@ -399,7 +428,18 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output
                                        f"sheet holds {XLSX_MAX_COLS:,})")
     wb = xlsxwriter.Workbook(target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False})
+    styles = {"header": wb.add_format({"bold": True, "bg_color": "#EEF1F4", "bottom": 1, "text_wrap": True, "valign": "top"}),
+              "wrap": wb.add_format({"text_wrap": True, "valign": "top"}), "top": wb.add_format({"valign": "top"})}
+    cache: dict[str, object] = {}
+
+    def numfmt(code):
+        if code not in cache:
+            cache[code] = wb.add_format({"num_format": code, "valign": "top"})
+        return cache[code]
+    styles["num"] = numfmt
     try:
+        if first is not None:
+            first(wb, styles)
         for sheet, frame in sheets.items():
             title = str(sheet)[:31]
             ws = wb.add_worksheet(title)
@@ -407,13 +447,28 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output
             for j, c in enumerate(columns):
                 if len(c) > XLSX_MAX_CELL:
                     raise _cell_too_long(name, title, c[:40], 1, len(c))
-            ws.write_row(0, 0, columns)
+            ws.write_row(0, 0, columns, styles["header"])
+            converted = {}
+            for j, c in enumerate(columns):
+                col = frame.iloc[:, j]
+                kind, values = column_kind(c, col)
+                code = number_format(c, kind, values if values is not None else col.tolist())
+                width = display_width(c, col, code)
+                wrap = kind == "text" and width >= 60
+                ws.set_column(j, j, width, numfmt(code) if code else styles["wrap" if wrap else "top"])
+                if values is not None:
+                    converted[j] = values
             for i, row in enumerate(frame.itertuples(index=False), start=1):
                 cells = [_xlsx_cell(v) for v in row]
+                for j, values in converted.items():
+                    cells[j] = values[i - 1]
                 for j, c in enumerate(cells):
                     if isinstance(c, str) and len(c) > XLSX_MAX_CELL:
                         raise _cell_too_long(name, title, columns[j], i + 1, len(c))
                 ws.write_row(i, 0, cells)
+            ws.freeze_panes(1, 0)
+            if columns:
+                ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
     finally:
         wb.close()
 
@@ -440,10 +495,11 @@ class StreamWriter:
     Other formats are accumulated and written at close (they need the whole table).
     """
 
-    def __init__(self, fmt: str, output: str | Path | None, inputs=(), csv_safe: bool = False):
+    def __init__(self, fmt: str, output: str | Path | None, inputs=(), csv_safe: bool = False, csv_dialect: str = "plain"):
         if fmt not in FORMATS:
             raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
         self.fmt, self.output, self.inputs, self.csv_safe = fmt, output, inputs, csv_safe
+        self.csv_dialect = check_csv_dialect(csv_dialect)
         self._kind = check_output_path(output, inputs)
         if fmt == "xlsx":
             _refuse_xlsx_to_terminal(self._kind, output)   # now, not after classifying everything
@@ -466,7 +522,8 @@ class StreamWriter:
                 raise _too_many_rows(str(self.output), None, "results")
             self._parts.append(frame)
             return
-        self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe) if self.fmt == "csv" else _jsonl_text(frame))
+        self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe, dialect=self.csv_dialect)
+                       if self.fmt == "csv" else _jsonl_text(frame))
         self._header = False
 
     def __exit__(self, exc_type, exc, tb):
@@ -474,5 +531,5 @@ class StreamWriter:
             return self._ctx.__exit__(exc_type, exc, tb)
         if exc_type is None:
             frame = pd.concat(self._parts, ignore_index=True) if self._parts else pd.DataFrame()
-            write_table(frame, self.fmt, self.output, self.inputs, csv_safe=self.csv_safe)
+            write_table(frame, self.fmt, self.output, self.inputs, csv_safe=self.csv_safe, csv_dialect=self.csv_dialect)
         return False

@@ -18,6 +18,13 @@ from . import __version__
 OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
                  "(=, +, -, @, tab, CR); default CSV is byte-faithful.")
+CSV_DIALECT_HELP = ("CSV for Excel: 'excel' (UTF-8 with BOM), 'excel-fr' (also ';' and decimal comma); both neutralise "
+                    "formula cells as --csv-safe does. Default 'plain': UTF-8 for pipes.")
+
+
+def csv_dialect_option(func):
+    return click.option("--csv-dialect", type=click.Choice(["plain", "excel", "excel-fr"]), default="plain",
+                        show_default=True, help=CSV_DIALECT_HELP)(func)
 
 
 def output_options(func):
@@ -28,6 +35,7 @@ def output_options(func):
                   help="Write to this file instead of stdout (written atomically).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
     @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+    @csv_dialect_option
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -142,7 +150,8 @@ def cli():
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
 @click.option("--no-explain", is_flag=True, help="Skip the explanation column (a little faster).")
 @output_options
-def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet, csv_safe):
+def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet, csv_safe,
+             csv_dialect):
     """Assign a journey stage, confidence, language and search intent to each text.
 
     Every input column is kept (volume, position, URL...), one output row per input row, same order.
@@ -157,7 +166,8 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
     if not texts and not input_path:
         raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")
     run_classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
-                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe)
+                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe,
+                 csv_dialect=csv_dialect)
 
 
 @cli.command()
@@ -272,8 +282,11 @@ def schemes(name, lang):
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
+@csv_dialect_option
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+              help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
 def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent,
-         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe):
+         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -303,8 +316,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
                                      bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
-                        progress=say, compare_intent=compare_intent, fetch=fetch_options)
-    files = report.write(out_dir, csv_safe=csv_safe)
+                        progress=say, compare_intent=compare_intent, fetch=fetch_options, lang=lang)
+    files = report.write(out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))
     click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
@@ -322,7 +335,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when declared front-matter values disagree with the predictions.")
 @output_options
 def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, output, quiet,
-        csv_safe):
+        csv_safe, csv_dialect):
     """Tag drafts (md, html, txt, docx; folders recursively): stage, stage mix, format, persona,
     confidence, why, and advice.
 
@@ -368,7 +381,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         for msg in failed[n:]:
             click.echo(clean_line(f"Error: {msg}"), err=True)
     else:
-        write_table(tags_frame(tags), fmt, output, inputs=inputs, csv_safe=csv_safe)
+        write_table(tags_frame(tags), fmt, output, inputs=inputs, csv_safe=csv_safe, csv_dialect=csv_dialect)
     if do_check:
         problems = check_tags(tags)
         for p in problems:
@@ -394,7 +407,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
               help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")
 @output_options
 def prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
-              timeline_path, dayfirst, fmt, output, quiet, csv_safe):
+              timeline_path, dayfirst, fmt, output, quiet, csv_safe, csv_dialect):
     """Place each prospect on the journey: stage, milestones, score 0-100, next content to send.
 
     Example:
@@ -421,7 +434,7 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
                    f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
                    f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
-    write_table(rep.summary, resolve_format(fmt, output), output, inputs=inputs, csv_safe=csv_safe)
+    write_table(rep.summary, resolve_format(fmt, output), output, inputs=inputs, csv_safe=csv_safe, csv_dialect=csv_dialect)
     if timeline_path:
         with open_output(timeline_path, "w", timeline_kind) as fh:
             fh.write(rep.timeline_json() + "\n")

@@ -37,13 +37,13 @@ def files_read(*paths, scheme=None, model_dir=None) -> list:
 
 def run_classify(texts: Sequence[str], input_path: str | None, text_column: str | None, scheme: str,
                  model_dir: str | None, min_confidence: float | None, brands: Sequence[str], explain: bool,
-                 fmt: str, output: str | None, progress: Callable, csv_safe: bool = False) -> int:
+                 fmt: str, output: str | None, progress: Callable, csv_safe: bool = False, csv_dialect: str = "plain") -> int:
     """Classify texts given inline or in a file, streaming chunk by chunk; returns the row count."""
     inputs = files_read(input_path, scheme=scheme, model_dir=model_dir)
     sch = load_scheme(scheme)
     model = JourneyModel.load(model_dir)
     rows = 0
-    with StreamWriter(fmt, output, inputs, csv_safe=csv_safe) as writer:
+    with StreamWriter(fmt, output, inputs, csv_safe=csv_safe, csv_dialect=csv_dialect) as writer:
         if texts:
             frame = pd.DataFrame({"text": list(texts)})
             writer.write(classify_frame(model, frame, "text", sch, min_confidence, brands, explain))

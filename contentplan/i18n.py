@@ -115,8 +115,8 @@ TEXT: dict[str, dict[str, str]] = {
     "th_default": {"en": "Default threshold (no calibration for this model).", "fr": "Seuil par défaut (pas de calibrage pour ce modèle)."},
     "def_coverage": {"en": "Coverage: the share of a cell's demand that is answered.",
                      "fr": "Couverture : la part de la demande d'une case qui a une réponse."},
-    "def_gap": {"en": "Gap: the unanswered demand of a cell, as a share of all demand (the cells' gaps add up to the share left unanswered, {gap}).",
-                "fr": "Manque : la demande sans réponse d'une case, en part de toute la demande (les manques des cases s'additionnent en la part sans réponse, {gap})."},
+    "def_gap": {"en": "Gap: the unanswered demand of a cell, as a share of all demand; the gaps of all cells add up to the share of demand left unanswered ({gap}).",
+                "fr": "Manque : la demande sans réponse d'une case, en part de toute la demande ; les manques de toutes les cases font ensemble la part de la demande restée sans réponse ({gap})."},
     "def_supply": {"en": "Pieces: the content pieces classified at that stage for that persona.",
                    "fr": "Contenus : les contenus classés à cette étape pour ce persona."},
     "def_uncounted": {"en": "Not counted: {qu} question(s) and {cu} piece(s) too uncertain to place, {qn} question(s) and {cn} piece(s) on no buyer journey (see questions.csv, content.csv).",
@@ -131,10 +131,11 @@ TEXT: dict[str, dict[str, str]] = {
     "pieces": {"en": "Pieces", "fr": "Contenus"},
     "coverage": {"en": "Coverage", "fr": "Couverture"},
     "questions": {"en": "Questions", "fr": "Questions"},
-    "n_pieces": {"en": "{n} piece(s)", "fr": "{n} contenu(s)"},
+    "n_pieces": {"en": "{n}\u00a0piece(s)", "fr": "{n}\u00a0contenu(s)"},
     "chart": {"en": "Demand and supply per stage", "fr": "Demande et offre par étape"},
     "chart_note": {"en": "Both as a share of their own total, so the bars compare: demand = share of all demand, answered = share of all demand that is answered, pieces = share of all content pieces.",
                    "fr": "Chacune en part de son propre total, pour que les barres se comparent : demande = part de toute la demande, avec réponse = part de toute la demande qui a une réponse, contenus = part de tous les contenus."},
+    "chart_axis": {"en": "Share of its own total", "fr": "Part de son propre total"},
     "chart_demand": {"en": "demand", "fr": "demande"},
     "chart_answered": {"en": "answered demand", "fr": "demande avec réponse"},
     "chart_pieces": {"en": "content pieces", "fr": "contenus"},
@@ -172,9 +173,9 @@ TEXT: dict[str, dict[str, str]] = {
     "over_note": {"en": "Off-topic pieces, or a stage nobody asks about. Similarity: the closest question of its stage.",
                   "fr": "Contenus hors sujet, ou une étape sur laquelle personne ne pose de question. Similarité : la question la plus proche de son étape."},
     "unanswered": {"en": "Unanswered questions", "fr": "Questions sans réponse"},
-    "unanswered_note": {"en": "The {n} with most demand; questions.csv holds every question.",
-                        "fr": "Les {n} qui ont le plus de demande ; questions.csv contient toutes les questions."},
-    "show_all": {"en": "Show all {n} rows", "fr": "Afficher les {n} lignes"},
+    "unanswered_note": {"en": "The {n} with most demand, of {total}; questions.csv holds every question.",
+                        "fr": "Les {n} qui ont le plus de demande, sur {total} ; questions.csv contient toutes les questions."},
+    "show_all": {"en": "The other {n} rows", "fr": "Les {n} autres lignes"},
     "none": {"en": "None.", "fr": "Aucun."},
     "title_col": {"en": "Title", "fr": "Titre"},
     "format": {"en": "Format", "fr": "Format"},
@@ -216,6 +217,11 @@ TEXT: dict[str, dict[str, str]] = {
     "cli_renamed": {"en": "  input columns renamed (a report column has the same name): {what}",
                     "fr": "  colonnes d'entrée renommées (une colonne du rapport porte le même nom) : {what}"},
 }
+
+
+def colon(lang: str = "en") -> str:
+    """': ' in English, ' : ' (a no-break space before) in French."""
+    return f"{NBSP}: " if lang == "fr" else ": "
 
 
 def t(key: str, lang: str = "en", **fields) -> str:

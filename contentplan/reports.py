@@ -45,33 +45,105 @@ def _md_cell(v) -> str:
     return md_text(f"{v:.2f}" if isinstance(v, float) else v)
 
 
-def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int | None = None) -> str:
+def md_table(frame: pd.DataFrame, columns: list[str] | None = None, limit: int | None = None, headers: list[str] | None = None) -> str:
     frame = frame if columns is None else frame[columns]
     if limit:
         frame = frame.head(limit)
     if frame.empty:
         return "_none_\n"
-    head = "| " + " | ".join(map(md_text, frame.columns)) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    names = headers or list(frame.columns)
+    head = "| " + " | ".join(map(md_text, names)) + " |\n|" + "---|" * len(frame.columns) + "\n"
     return head + "".join("| " + " | ".join(_md_cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
 
 
-def render_markdown(report) -> str:
+TOP_BRIEFS = 10          # briefs shown in full in the report; briefs.csv and the workbook hold them all
+TOP_UNANSWERED = 100     # unanswered questions listed in report.html (questions.csv holds them all)
+
+
+def _lang(report, lang):
+    from .i18n import check_lang
+    return check_lang(lang) or report.lang
+
+
+def _threshold_source(m: dict, lang: str) -> str:
+    from .i18n import t
+    src = str(m.get("match_threshold_source", ""))
+    return t("th_given" if src == "given" else "th_calibrated" if src == "calibrated" else "th_default", lang)
+
+
+def _definitions(report, lang: str) -> list[str]:
+    """The 'How to read this report' box: every figure of the report defined once."""
+    from .i18n import fmt_num, fmt_pct, t
     m = report.meta
-    out = [f"# Content gap report ({md_text(report.scheme.name)})", "",
-           f"{m['n_questions']} questions, {m['n_content']} content pieces. "
-           f"{m['answered_share']:.0%} of demand is answered by existing content "
-           f"(a question is answered when its best content passage reaches similarity {m['match_threshold']:.2f}, "
-           f"{m['match_threshold_source']}). Demand is {'weighted by search volume' if m['volume_weighted'] else 'the number of questions'}. "
-           f"{m['cross_lingual_answers']} question(s) are answered by content in the other language.", "",
-           "## Biggest gaps (stage x persona)", "",
-           md_table(report.gaps, ["stage", "persona", "questions", "demand", "supply", "coverage", "gap_score", "formats_missing"], 15), "",
-           "## What to write next", "",
-           md_table(report.briefs, ["rank", "topic", "stage", "persona", "recommended_formats", "n_questions", "demand", "languages", "representative_questions"], 20), "",
-           "## Formats that do not fit their stage", "", md_table(report.format_mismatches), "",
-           "## Over-served content (answers no question)", "",
-           md_table(report.over_served, ["title", "stage", "persona", "format", "best_question_similarity"], 20), "",
-           "## Unanswered questions (top 30 by demand)", "",
-           md_table(_unanswered(report).head(30), ["question", "stage", "persona", "volume", "similarity", "best_match"]), ""]
+    nc = m.get("not_counted", {})
+    out = [t("def_demand", lang, how=t("demand_volume" if m["volume_weighted"] else "demand_count", lang)),
+           t("def_answered", lang, th=fmt_num(m["match_threshold"], lang, 2), src=_threshold_source(m, lang)),
+           t("def_coverage", lang), t("def_gap", lang, gap=fmt_pct(1 - m["answered_share"], lang)), t("def_supply", lang)]
+    if any(nc.values()):
+        out.append(t("def_uncounted", lang, qu=nc["questions_unclear"], cu=nc["content_unclear"],
+                     qn=nc["questions_none"], cn=nc["content_none"]))
+    return out
+
+
+def _briefs_view(report, lang: str, lab) -> list[dict]:
+    from .gaps import brief_why
+    out = []
+    for rec in report.briefs.to_dict("records"):
+        out.append({**rec, "stage_label": lab.stage(rec["stage"]), "persona_label": lab.persona(rec["persona"]),
+                    "formats_label": lab.formats(rec["recommended_formats"]),
+                    "why_text": brief_why(rec, lab, report.meta["match_threshold"]),
+                    "questions": [q for q in str(rec["representative_questions"]).split(" | ") if q],
+                    "closest_stage_label": lab.stage(rec.get("closest_content_stage", "")) if rec.get("closest_content_stage") else ""})
+    return out
+
+
+def render_markdown(report, lang: str | None = None) -> str:
+    from .i18n import colon, fmt_date, fmt_num, fmt_pct, t
+    lang = _lang(report, lang)
+    lab = report.labels(lang)
+    m = report.meta
+    g = report.gaps.copy()
+    cells = pd.DataFrame({
+        t("stage", lang): g.stage.map(lab.stage), t("persona", lang): g.persona.map(lab.persona),
+        t("gap", lang): g.gap_score.map(lambda v: fmt_pct(v, lang, 1)), t("demand", lang): g.demand.map(lambda v: fmt_num(v, lang)),
+        t("pieces", lang): g.supply, t("coverage", lang): g.coverage.map(lambda v: fmt_pct(v, lang)),
+        t("formats_missing", lang): g.formats_missing.map(lab.formats)})
+    cells = cells[g.questions.to_numpy() > 0]
+    out = [f"# {t('title', lang)} ({md_text(report.scheme.name)})", "",
+           md_text(t("lead", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang), scheme=report.scheme.name))
+           + " " + md_text(f"{fmt_pct(m['answered_share'], lang)} {t('kpi_answered', lang)}. "
+                           f"{m['cross_lingual_answers']} {t('kpi_cross', lang)}."), "",
+           f"## {t('how_title', lang)}", ""]
+    out += [f"- {md_text(d)}" for d in _definitions(report, lang)] + ["",
+            f"## {t('cells', lang)}", "", md_table(cells, limit=15), "", f"## {t('briefs', lang)}", ""]
+    briefs = _briefs_view(report, lang, lab)
+    if not briefs:
+        out += [md_text(t("briefs_none", lang)), ""]
+    else:
+        out += [md_text(t("briefs_note", lang, n=min(TOP_BRIEFS, len(briefs)), total=len(briefs))), ""]
+    c = colon(lang)
+    for b in briefs[:TOP_BRIEFS]:
+        out += [f"### {b['rank']}. {md_text(b['topic'])}", "",
+                f"- {md_text(t('brief_who', lang))} {md_text(b['persona_label'])}, {md_text(t('brief_at', lang))} {md_text(b['stage_label'])}",
+                f"- {md_text(t('brief_format', lang))}{c}{md_text(b['formats_label'])}",
+                f"- {md_text(t('brief_why', lang))}{c}{md_text(b['why_text'])}",
+                f"- {md_text(t('brief_asked', lang))}{c}" + "; ".join(md_text(q) for q in b["questions"]), ""]
+    fm = report.format_mismatches
+    if len(fm):
+        out += [f"## {t('mismatches', lang)}", "", md_table(pd.DataFrame({
+            t("stage", lang): fm.stage.map(lab.stage), t("pieces", lang): fm.pieces,
+            t("formats_present", lang): fm.formats_present.map(lab.formats), t("mm_serve", lang): fm.formats_that_serve_it.map(lab.formats)})), ""]
+    ov = report.over_served
+    out += [f"## {t('over', lang)}", "", md_table(pd.DataFrame({
+        t("title_col", lang): ov.title, t("stage", lang): ov.stage.map(lab.stage), t("persona", lang): ov.persona.map(lab.persona),
+        t("format", lang): ov.format.map(lab.format), t("similarity", lang): ov.best_question_similarity.map(lambda v: fmt_num(v, lang, 2))}),
+        limit=20), ""]
+    un = _unanswered(report).head(30)
+    out += [f"## {t('unanswered', lang)}", "", md_text(t("unanswered_note", lang, n=len(un), total=fmt_num(len(_unanswered(report)), lang))), "", md_table(pd.DataFrame({
+        t("question", lang): un.question, t("stage", lang): un.stage.map(lab.stage), t("persona", lang): un.persona.map(lab.persona),
+        t("volume", lang): un.volume.map(lambda v: fmt_num(v, lang)), t("closest_content", lang): un.best_match,
+        t("similarity", lang): un.similarity.map(lambda v: fmt_num(v, lang, 2))})), "",
+        md_text(t("generated", lang, version=__version__, date=fmt_date(m["generated"], lang), model=m.get("embedder"))), ""]
     return "\n".join(out)
 
 
@@ -91,39 +163,65 @@ def _heat_color(score: float, top: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _bar_chart(report) -> str:
-    """Inline SVG: demand vs answered demand vs supply per stage."""
+def _heat_text(score: float, top: float) -> str:
+    return "#fff" if top > 0 and score / top > 0.7 else "#222"
+
+
+_SAFE_URL = re.compile(r"https?://[^\s<>\"'\x00-\x1f\x7f]+", re.IGNORECASE)
+
+
+def safe_url(url) -> str | None:
+    """The URL when it is a plain http(s) address to link to, else None (shown as text)."""
+    s = str(url or "").strip()
+    return s if _SAFE_URL.fullmatch(s) else None
+
+
+def stage_shares(report) -> pd.DataFrame:
+    """Per stage: demand, answered demand and content pieces, each as a share of its own total."""
     g = report.gaps.groupby("stage", sort=False).agg(demand=("demand", "sum"), answered=("answered_demand", "sum"), supply=("supply", "sum"))
     g = g.reindex(report.scheme.ids).fillna(0)
-    width, bar_h, gap = 720, 16, 14
-    label_w = 170
-    top = max(g.demand.max(), 1.0)
-    top_s = max(g.supply.max(), 1.0)
-    parts = [f'<svg id="demand-supply-chart" role="img" aria-label="Demand and supply per stage" width="{width}" '
-             f'height="{len(g) * (3 * bar_h + gap) + 30}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">']
-    y = 10
-    scale = (width - label_w - 80)
+    td, ts = float(g.demand.sum()) or 1.0, float(g.supply.sum()) or 1.0
+    return pd.DataFrame({"demand": g.demand / td, "answered": g.answered / td, "supply": g.supply / ts,
+                         "demand_abs": g.demand, "supply_abs": g.supply}, index=g.index)
+
+
+def _bar_chart(report, lang: str, lab) -> str:
+    """Demand, answered demand and content pieces per stage, each as a share of its own total, on one
+    0-100 % scale (13 pieces and 105,065 searches compare only as shares). Plain HTML bars, not an
+    image: they reflow on a phone, print, and every figure is text."""
+    from .i18n import fmt_num, fmt_pct, t
+    g = stage_shares(report)
+    top = max(float(max(g.demand.max(), g.supply.max())), 0.01)
+    names = (t("chart_demand", lang), t("chart_answered", lang), t("chart_pieces", lang))
+    parts = [f'<figure id="demand-supply-chart" class="chart" aria-label="{html.escape(t("chart", lang))}">']
     for stage, row in g.iterrows():
-        s = html.escape(str(stage))
-        parts.append(f'<text x="0" y="{y + bar_h * 1.5 + 4}">{s}</text>')
-        for k, (val, base, color, name) in enumerate(((row.demand, top, "#c0392b", "demand"),
-                                                      (row.answered, top, "#e8a09a", "answered demand"),
-                                                      (row.supply, top_s, "#2e86c1", "content pieces"))):
-            w = 0 if base == 0 else max(1, scale * val / base) if val else 0
-            parts.append(f'<rect x="{label_w}" y="{y + k * bar_h}" width="{w:.1f}" height="{bar_h - 3}" fill="{color}">'
-                         f'<title>{html.escape(name)}: {val:g}</title></rect>')
-            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + k * bar_h + bar_h - 5}">{val:g}</text>')
-        y += 3 * bar_h + gap
-    parts.append(f'<g transform="translate({label_w},{y + 4})"><rect width="10" height="10" fill="#c0392b"/><text x="14" y="9">demand</text>'
-                 '<rect x="90" width="10" height="10" fill="#e8a09a"/><text x="104" y="9">answered demand</text>'
-                 '<rect x="230" width="10" height="10" fill="#2e86c1"/><text x="244" y="9">content pieces</text></g></svg>')
+        parts.append(f'<div class="chart-row"><div class="chart-label">{html.escape(lab.stage(stage))}</div><div class="chart-bars">')
+        for k, (val, absval) in enumerate(((row.demand, row.demand_abs), (row.answered, None), (row.supply, row.supply_abs))):
+            shown = fmt_pct(val, lang) + (f" ({fmt_num(absval, lang)})" if absval is not None else "")
+            parts.append(f'<div class="bar-line"><span class="bar b{k}" style="width:{100 * val / top * 0.8:.1f}%"></span>'
+                         f'<span class="bar-value">{html.escape(shown)}</span></div>')
+        parts.append("</div></div>")
+    parts.append('<figcaption class="legend">' + "".join(f'<span><i class="bar b{k}"></i>{html.escape(n)}</span>' for k, n in enumerate(names))
+                 + "</figcaption></figure>")
     return "".join(parts)
 
 
-def render_html(report) -> str:
+def render_html(report, lang: str | None = None) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    from .i18n import colon, fmt_date, fmt_num, fmt_pct, t
+    lang = _lang(report, lang)
+    lab = report.labels(lang)
     env = Environment(loader=PackageLoader("contentplan", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["num"] = lambda v, d=None: fmt_num(v, lang, d)
+    env.filters["pct"] = lambda v, d=0: fmt_pct(v, lang, d)
+    env.filters["url"] = safe_url
+    env.filters["stage"] = lab.stage
+    env.filters["persona"] = lab.persona
+    env.filters["fmt"] = lab.format
+    env.filters["fmts"] = lab.formats
+    env.globals["t"] = lambda key, **kw: t(key, lang, **kw)
+    env.globals["colon"] = colon(lang)
     sch = report.scheme
     gaps = report.gaps
     personas = list(dict.fromkeys(gaps.persona))
@@ -133,23 +231,32 @@ def render_html(report) -> str:
         cells = []
         for p in personas:
             r = gaps[(gaps.stage == st.id) & (gaps.persona == p)].iloc[0]
-            cells.append({"demand": f"{r.demand:g}", "supply": int(r.supply),
-                          "coverage": "—" if pd.isna(r.coverage) else f"{r.coverage:.0%}",
-                          "gap": f"{r.gap_score:.1f}", "color": _heat_color(float(r.gap_score), top)})
-        grid.append({"stage": st.id, "label": st.label.get("en", st.id), "cells": cells})
+            cells.append({"demand": r.demand, "supply": int(r.supply), "coverage": r.coverage, "questions": int(r.questions),
+                          "gap": float(r.gap_score), "color": _heat_color(float(r.gap_score), top),
+                          "ink": _heat_text(float(r.gap_score), top)})
+        grid.append({"stage": st.id, "label": lab.stage(st.id), "description": st.describe(lang), "cells": cells})
     fmt_rows = []
     for st in sch.stages:
         sub = report.content[report.content.stage == st.id]
         present = sub.format.value_counts()
-        fmt_rows.append({"stage": st.id, "present": ", ".join(f"{f} ({n})" for f, n in present.items()),
-                         "recommended": ", ".join(st.formats),
-                         "missing": ", ".join(f for f in st.formats if f not in present.index)})
+        fmt_rows.append({"stage": st.id, "present": ", ".join(f"{lab.format(f)} ({n})" for f, n in present.items()),
+                         "recommended": lab.formats(st.formats),
+                         "missing": lab.formats([f for f in st.formats if f not in present.index])})
+    m = report.meta
+    mism = [{**r, "note_text": (t("mm_note_fit", lang, k=r["pieces"] - _fitting(report, r), n=r["pieces"]) if r["canonical_stage"]
+                                else t("mm_note_none", lang))} for r in report.format_mismatches.to_dict("records")]
     tpl = env.get_template("report.html.j2")
-    return tpl.render(meta=report.meta, scheme=sch, personas=personas, grid=grid, chart=_bar_chart(report),
-                      briefs=report.briefs.head(25).to_dict("records"), formats=fmt_rows,
-                      mismatches=report.format_mismatches.to_dict("records"),
-                      over=report.over_served.head(25).to_dict("records"),
-                      unanswered=_unanswered(report).head(100).to_dict("records"), version=__version__)
+    return tpl.render(meta=m, lang=lang, scheme=sch, personas=[(p, lab.persona(p)) for p in personas], grid=grid,
+                      chart=_bar_chart(report, lang, lab), briefs=_briefs_view(report, lang, lab), top_briefs=TOP_BRIEFS,
+                      formats=fmt_rows, mismatches=mism, over=report.over_served.to_dict("records"),
+                      unanswered=_unanswered(report).head(TOP_UNANSWERED).to_dict("records"), n_unanswered=len(_unanswered(report)),
+                      definitions=_definitions(report, lang), version=__version__, generated=fmt_date(m["generated"], lang))
+
+
+def _fitting(report, rec) -> int:
+    c = report.content
+    sub = c[c.canonical_stage == rec["canonical_stage"]]
+    return int(sub.format_fits_stage.sum())
 
 
 def _link_or_copy(src, dst) -> None:
@@ -238,13 +345,21 @@ def _swap_in(new: Path, final: Path) -> Path | None:
     return old
 
 
-def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Path]:
+def write_report(report, out_dir: str | Path, csv_safe: bool = False, csv_dialect: str = "plain",
+                 lang: str | None = None) -> list[Path]:
     """Write report.html, report.md, gaps/briefs/questions/content CSVs and report.xlsx, all or nothing.
+
+    ``lang`` (fr/en; default: the report's) is the language of report.html, report.md and the
+    workbook's Summary sheet; ``csv_dialect`` that of the CSV files (see :func:`~contentplan.io.writers.csv_text`).
 
     The report is written into a temporary sibling folder, then swapped in for ``out_dir`` in one
     rename: an error, Ctrl-C, SIGTERM, SIGKILL or a full disk leaves the previous folder as it was.
     Only a new or empty folder, or a previous report (it holds the manifest ``.contentplan-report.json``,
     written last), is replaced; files the user added to a previous report are kept."""
+    from .i18n import check_lang
+    from .io.writers import check_csv_dialect
+    check_lang(lang)
+    check_csv_dialect(csv_dialect)
     shown = Path(out_dir)
     final = Path(os.path.realpath(shown))   # absolute ('-o .' has a parent); a symlinked folder: its target
     previous = _replaceable(final, shown)
@@ -256,15 +371,15 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False) -> list[Pa
     previous_now = None
     try:
         frames = {"gaps": report.gaps, "briefs": report.briefs, "questions": report.questions, "content": report.content}
-        texts = {name: csv_text(frames[key], safe=csv_safe) for key, name in CSV_FILES.items()}
-        texts["report.md"] = report.to_markdown()
-        texts["report.html"] = report.to_html()
+        texts = {name: csv_text(frames[key], safe=csv_safe, dialect=csv_dialect) for key, name in CSV_FILES.items()}
+        texts["report.md"] = report.to_markdown(lang)
+        texts["report.html"] = report.to_html(lang)
         for name, text in texts.items():
             _write_file(tmp / name, text.encode("utf-8"))
         buf = io.BytesIO()
         try:
-            write_xlsx({**frames, "over_served": report.over_served, "format_mismatches": report.format_mismatches}, buf,
-                       name=str(shown / "report.xlsx"))
+            from .workbook import report_sheets, summary_writer
+            write_xlsx(report_sheets(report), buf, name=str(shown / "report.xlsx"), first=summary_writer(report, lang or report.lang))
             _write_file(tmp / "report.xlsx", buf.getvalue())
             written_xlsx = True
         except XlsxLimitError as err:

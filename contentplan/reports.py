@@ -110,7 +110,7 @@ def render_markdown(report, lang: str | None = None) -> str:
         t("formats_missing", lang): g.formats_missing.map(lab.formats)})
     cells = cells[g.questions.to_numpy() > 0]
     out = [f"# {t('title', lang)} ({md_text(report.scheme.name)})", "",
-           md_text(t("lead", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang), scheme=report.scheme.name))
+           md_text(t("lead_counts", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang)))
            + " " + md_text(f"{fmt_pct(m['answered_share'], lang)} {t('kpi_answered', lang)}. "
                            f"{m['cross_lingual_answers']} {t('kpi_cross', lang)}."), "",
            f"## {t('how_title', lang)}", ""]
@@ -139,7 +139,8 @@ def render_markdown(report, lang: str | None = None) -> str:
         t("format", lang): ov.format.map(lab.format), t("similarity", lang): ov.best_question_similarity.map(lambda v: fmt_num(v, lang, 2))}),
         limit=20), ""]
     un = _unanswered(report).head(30)
-    out += [f"## {t('unanswered', lang)}", "", md_text(t("unanswered_note", lang, n=len(un), total=fmt_num(len(_unanswered(report)), lang))), "", md_table(pd.DataFrame({
+    n_un = len(_unanswered(report))
+    out += [f"## {t('unanswered', lang)}", ""] + ([md_text(t("unanswered_note", lang, n=len(un), total=fmt_num(n_un, lang))), ""] if n_un > len(un) else []) + [md_table(pd.DataFrame({
         t("question", lang): un.question, t("stage", lang): un.stage.map(lab.stage), t("persona", lang): un.persona.map(lab.persona),
         t("volume", lang): un.volume.map(lambda v: fmt_num(v, lang)), t("closest_content", lang): un.best_match,
         t("similarity", lang): un.similarity.map(lambda v: fmt_num(v, lang, 2))})), "",

@@ -28,6 +28,7 @@ def tiny_report(tiny_model_dir):
 
 def _normalise(text: str) -> str:
     text = re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
+    text = re.sub(r"\b\d{1,2} (?:[A-Z][a-z]{2}|[a-zéû]{3,4}\.?) \d{4}\b", "<date>", text)   # '7 Dec 2026', '6 déc. 2026'
     return re.sub(r"contentplan \d+\.\d+\.\d+", "contentplan <version>", text)
 
 

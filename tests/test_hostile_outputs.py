@@ -505,8 +505,10 @@ def test_report_md_is_inert(hostile_report):
 def test_report_html_is_inert(hostile_report):
     html = hostile_report.to_html()
     body = html.split("</style>")[1]
-    for bad in ("<img", "<script", "href=", "src=\"", "javascript:alert(1)\"", "onerror=alert(1)>"):
+    for bad in ("<img", "<script", "src=\"", "javascript:alert(1)\"", "onerror=alert(1)>"):
         assert bad not in body, bad
+    # URLs become links only when they are plain http(s) addresses: a javascript: URL stays text
+    assert all(re.match(r'href="https?://', body[m.start():]) for m in re.finditer("href=", body))
     assert "<title>Content gap report — funnel\n# Injected heading &lt;img src=x onerror=alert(1)&gt;</title>" in html
     assert "img-src data:" in html and "default-src 'none'" in html     # the CSP forbids remote loads anyway
 

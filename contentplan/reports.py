@@ -177,6 +177,13 @@ def safe_url(url) -> str | None:
     return s if _SAFE_URL.fullmatch(s) else None
 
 
+def persona_axis(report) -> list[str]:
+    """Persona columns in the personas file's order (then unassigned), not in gap order."""
+    present = list(dict.fromkeys(report.gaps.persona))
+    declared = [p.id for p in report.personas if p.id in present]
+    return declared + [p for p in present if p not in declared]
+
+
 def stage_shares(report) -> pd.DataFrame:
     """Per stage: demand, answered demand and content pieces, each as a share of its own total."""
     g = report.gaps.groupby("stage", sort=False).agg(demand=("demand", "sum"), answered=("answered_demand", "sum"), supply=("supply", "sum"))
@@ -225,7 +232,7 @@ def render_html(report, lang: str | None = None) -> str:
     env.globals["colon"] = colon(lang)
     sch = report.scheme
     gaps = report.gaps
-    personas = list(dict.fromkeys(gaps.persona))
+    personas = persona_axis(report)
     top = float(gaps.gap_score.max() or 0)
     grid = []
     for st in sch.stages:

@@ -14,7 +14,7 @@ def summary_writer(report, lang: str):
     """A ``first`` callback for :func:`~contentplan.io.writers.write_xlsx` writing the Summary sheet."""
     from .gaps import brief_why
     from .i18n import fmt_pct, t
-    from .reports import stage_shares
+    from .reports import persona_axis, stage_shares
 
     lab = report.labels(lang)
     m = report.meta
@@ -58,7 +58,7 @@ def summary_writer(report, lang: str):
         ws.write(r, 0, t("heatmap", lang), h2)
         r += 1
         gaps = report.gaps
-        personas = list(dict.fromkeys(gaps.persona))
+        personas = persona_axis(report)
         ws.write(r, 0, t("stage", lang), head)
         for j, p in enumerate(personas, start=1):
             ws.write(r, j, lab.persona(p), head)

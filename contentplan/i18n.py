@@ -93,8 +93,8 @@ def fmt_date(d, lang: str = "en") -> str:
 # The report's own words. Keys are short names; values may hold str.format fields.
 TEXT: dict[str, dict[str, str]] = {
     "title": {"en": "Content gap report", "fr": "Rapport des manques de contenu"},
-    "lead": {"en": "{n_q} questions, {n_c} content pieces, scheme {scheme}.",
-             "fr": "{n_q} questions, {n_c} contenus, modèle {scheme}."},
+    "lead": {"en": "{n_q} questions, {n_c} content pieces, scheme {scheme}",
+             "fr": "{n_q} questions, {n_c} contenus, modèle {scheme}"},
     "lead_counts": {"en": "{n_q} questions, {n_c} content pieces.", "fr": "{n_q} questions, {n_c} contenus."},
     "kpi_answered": {"en": "of demand answered by existing content", "fr": "de la demande a déjà une réponse"},
     "kpi_gap": {"en": "of demand left unanswered", "fr": "de la demande reste sans réponse"},

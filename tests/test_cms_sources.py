@@ -160,7 +160,8 @@ def test_demand_without_any_volume_counts_people_asking(tmp_path):
 
 
 def test_gaps_with_several_question_files(runner, cli, tiny_model_dir, tmp_path):
-    args = ["gaps", "--content", str(CMS / "wordpress_export.csv"), "--model", str(tiny_model_dir), "-o", str(tmp_path / "r"), "-q"]
+    args = ["gaps", "--content", str(CMS / "wordpress_export.csv"), "--model", str(tiny_model_dir), "-o", str(tmp_path / "r"), "-q",
+            "--lang", "en"]   # the questions are French: the summary would be too
     for f in SOURCES:
         args += ["--questions", str(SRC / f)]
     res = runner.invoke(cli, args)

@@ -50,8 +50,7 @@ def column_kind(name: str, values: pd.Series) -> tuple[str, list | None]:
     cells = [v for v in values if isinstance(v, str) and v.strip() != ""]
     if not cells or any(not isinstance(v, str) for v in values if v is not None and not (isinstance(v, float) and v != v)):
         return "text", None
-    nums = [_number_text(v) for v in cells]
-    if all(n is not None for n in nums):
+    if all(_number_text(v) is not None for v in cells):   # stops at the first cell that is not a number
         return "number", [_number_text(v) if isinstance(v, str) and v.strip() else None for v in values]
     if all(_PERCENT.fullmatch(v.strip()) for v in cells):   # Search Console's CTR: "3.2%"
         return "percent", [float(v.strip().rstrip("%").strip().replace(",", ".")) / 100 if isinstance(v, str) and v.strip() else None

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from .errors import InputError, ModelError, OutputError
 from .schemes import NONE, UNCLEAR, Scheme, canonical_stages, label_key, load_scheme, model_labels
 
-DEFAULT_LABEL_WEIGHT = 10.0   # one user label counts as this many training items of the base model
+DEFAULT_LABEL_WEIGHT = 3.0    # one user label counts as this many training items of the base model
 DEFAULT_PRIOR_STRENGTH = 0.1  # scales the base's estimated Fisher information in the prior (see prior_precision)
 DEFAULT_BALANCE = 0.5         # class balancing exponent over the user's labels (as training)
 CV_FOLDS = 5
@@ -383,7 +383,7 @@ def _scores(gold: list[str], pred: list[str], scheme: Scheme) -> dict:
 
 
 def cross_validate(X, mask, weights, coef, intercept, temperature, C, gold: list[str], classes, scheme: Scheme,
-                   folds: int = CV_FOLDS, seed: int = 0) -> dict:
+                   folds: int = CV_FOLDS, seed: int = 0, precision=None) -> dict:
     """Scores on the user's labels of the base and the adapted head, each fold's head fitted
     without that fold (each text read as one text). ``gold``: labels at the scheme's grain."""
     rng = np.random.default_rng(seed)
@@ -401,7 +401,7 @@ def cross_validate(X, mask, weights, coef, intercept, temperature, C, gold: list
         tr = np.flatnonzero(fold_of != k)
         if not len(te):
             continue
-        c2, b2 = fit_head(X[tr], mask[tr], weights[tr], coef, intercept, temperature, C)
+        c2, b2 = fit_head(X[tr], mask[tr], weights[tr], coef, intercept, temperature, C, precision)
         for i, a in zip(te, _answers(_proba(X[te], c2, b2, temperature), classes, scheme)):
             pred[i] = a
     base = _answers(_proba(X, coef, intercept, temperature), classes, scheme)
@@ -440,7 +440,8 @@ def check_adapt_output(output: str | Path, base_dir: Path, data_path: str | Path
 def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path | None = None,
                 text_column: str | None = None, label_column: str | None = None, scheme: str | None = None,
                 all_rows: bool = False, label_weight: float = DEFAULT_LABEL_WEIGHT, corpus: str | Path | None = "corpora",
-                cv: bool = True, progress: Callable[[str], None] | None = None) -> AdaptResult:
+                cv: bool = True, prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+                progress: Callable[[str], None] | None = None) -> AdaptResult:
     """Adapt the model in ``base_dir`` (default: the shipped one) to the labels in ``data_path`` and
     write the adapted model folder ``output`` (loadable by every ``--model`` option).
 
@@ -479,7 +480,8 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
     if coef0.shape[0] != len(classes):
         raise ModelError(f"{base_dir}: a binary model cannot be adapted; adapt a model trained on several stages")
     step("fit", f"fitting the head on {len(texts)} label(s), the base weights as prior")
-    coef, intercept = fit_head(X, mask, weights, coef0, b0, T, C * 1.0)
+    precision = prior_precision(rt, X, prior_strength) if prior_strength else None
+    coef, intercept = fit_head(X, mask, weights, coef0, b0, T, C, precision)
     gold = [sch.of_canonical(s[0]) for s in sets]   # a set never spans two scheme stages
     metrics: dict = {
         "labels_fit": {"base": _scores(gold, _answers(_proba(X, coef0, b0, T), classes, sch), sch),
@@ -488,7 +490,8 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
     if cv:
         if len(texts) >= MIN_CV_LABELS and len(set(gold)) >= 2:
             step("cv", f"{CV_FOLDS}-fold cross-validation on the labels")
-            metrics["cross_validated"] = cross_validate(X, mask, weights, coef0, b0, T, C, gold, classes, sch)
+            metrics["cross_validated"] = cross_validate(X, mask, weights, coef0, b0, T, C, gold, classes, sch,
+                                                       precision=precision)
         else:
             notes.append(f"{len(texts)} label(s): too few for cross-validation (needs {MIN_CV_LABELS} and two stages); "
                          "no held-out figure on your labels")
@@ -526,8 +529,10 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
             "label_scheme": sch.name,
             "label_mapping": {k: mapping[k] for k in sorted(mapping)},
             "label_counts": {str(k): int(v) for k, v in counts.items()},
-            "method": "MAP head fit, base weights as prior; coarse labels as the set of canonical stages they project from",
+            "method": "MAP head fit, base weights as prior (diagonal precision from the base's feature frequencies); "
+                      "coarse labels as the set of canonical stages they project from",
             "label_weight": label_weight,
+            "prior_strength": prior_strength,
             "balance": DEFAULT_BALANCE,
             "metrics": metrics,
         },

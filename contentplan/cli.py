@@ -240,7 +240,7 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
 @click.option("--scheme", default=None, help="Scheme the labels use (default: guessed; a YAML file for your own stage names).")
 @click.option("--all-rows", is_flag=True, help="With a classify output: every row's stage is a label, not only the changed ones.")
 @click.option("--label-weight", type=click.FloatRange(0, None, min_open=True), default=None,
-              help="How many training items of the base one label counts as (default: 10).")
+              help="How many training items of the base one label counts as (default: 3).")
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True,
               help="Corpus folder whose test split is scored before and after (skipped when absent).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
@@ -309,14 +309,17 @@ def review(input_path, log_path, text_column, scheme, model_dir, limit):
         click.echo(clean_line(f"note: {log_path}: its last line was incomplete (a crash?) and was cut"), err=True)
     click.echo(clean_line(f"{queue.source}: {len(queue.items)} text(s) to review, most useful first ({queue.pool} not answered yet, "
                           f"{queue.answered_before} answered in {log_path} before); answers saved to {log_path}"))
-    counts = {"labeled": 0, "skipped": 0, "undone": 0}
+    interrupted = False
     try:
         with _cbreak(sys.stdin) as read_key:
-            counts = run_session(queue, read_key, lambda s: click.echo(s, nl=False))
+            run_session(queue, read_key, lambda s: click.echo(s, nl=False))
     except KeyboardInterrupt:
-        click.echo("\ninterrupted")
+        interrupted = True
+        click.echo("\ninterrupted; every answer given is saved")
     n = sum(1 for a in queue.log.current().values() if a.stage)
     click.echo(clean_line(f"{n} label(s) in {log_path}; adapt with: contentplan adapt -i {log_path} -o models/mine"))
+    if interrupted:
+        raise click.exceptions.Exit(130)
 
 
 class _cbreak:

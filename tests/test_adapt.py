@@ -200,7 +200,11 @@ def test_adapt_writes_a_folder_classify_and_evaluate_load(runner, cli, tmp_path,
     assert stages == ["awareness", "decision"]
     res = runner.invoke(cli, ["evaluate", "--model", str(out), "--data", str(data), "-f", "json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)[0]["results"]["model"]["accuracy"] == 1.0
+    report = json.loads(res.output)[0]
+    assert report["results"]["model"]["accuracy"] == 1.0
+    assert report["model"].startswith(f"{out}: adapted from tiny on 4 labels of {data}")
+    res = runner.invoke(cli, ["evaluate", "--model", str(out), "--data", str(data)])
+    assert res.output.startswith(f"model: {out}: adapted from tiny on 4 labels of {data}, ")
     # The estimator and the inference arrays agree (the saved runtime is the adapted head, not the base's).
     from contentplan.artifacts import load_estimator, load_runtime, read_meta
     m = read_meta(out)

@@ -54,7 +54,7 @@ from contentplan.schemes import NONE, UNCLEAR, load_scheme, model_labels  # noqa
 
 KS = (10, 25, 50, 100, 200)
 MIN_REST = 30          # a source is scored at k only when at least this many of its items are left
-REVIEW_KS = (25, 50, 100)
+REVIEW_KS = (25, 50)
 BJ = load_scheme("buyer-journey")
 LABELS = list(BJ.ids) + [NONE]
 
@@ -222,12 +222,21 @@ def run(args) -> dict:
             res["curve"][source] = curve
             if args.review:
                 res["review_vs_random"][source] = review_vs_random(base, ev, X, sets, vecs, P0, items, args)
+            out["bases"][base.name] = res
+            save(out, args, complete=False)          # a partial run still leaves its measured numbers
         out["bases"][base.name] = res
+        if args.timing and "timing" not in out:
+            out["timing"] = timing(real, args)
     out["total_s"] = round(time.time() - t_all, 1)
-    out["summary"] = overall(out)
-    if args.timing:
-        out["timing"] = timing(real, args)
+    save(out, args, complete=True)
     return out
+
+
+def save(out: dict, args, complete: bool) -> None:
+    out["summary"] = overall(out)
+    out["complete"] = complete
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
 
 
 def review_vs_random(base, ev, X, sets, vecs, P0, items, args) -> dict:
@@ -324,8 +333,6 @@ def main():
     KS = tuple(int(k) for k in args.ks.split(","))
     out = run(args)
     print(json.dumps(out["summary"], indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

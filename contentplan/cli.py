@@ -329,8 +329,12 @@ class _cbreak:
         self.fd = stream.fileno()
 
     def __enter__(self):
+        import signal
         import termios
         import tty
+        # Ctrl-C must stop the session even when started from a context that ignores SIGINT
+        # (a background job of a script): the answers given are on disk, nothing is lost.
+        self.sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
         self.saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)
         return self.read_key
@@ -345,8 +349,10 @@ class _cbreak:
         return ch.decode("latin-1")
 
     def __exit__(self, *exc):
+        import signal
         import termios
         termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+        signal.signal(signal.SIGINT, self.sigint)
         return False
 
 

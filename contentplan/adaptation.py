@@ -42,7 +42,8 @@ from .schemes import NONE, UNCLEAR, Scheme, canonical_stages, label_key, load_sc
 DEFAULT_LABEL_WEIGHT = 3.0    # one user label counts as this many training items of the base model
 DEFAULT_PRIOR_STRENGTH = 0.1  # scales the base's estimated Fisher information in the prior (see prior_precision)
 DEFAULT_BALANCE = 0.5         # class balancing exponent over the user's labels (as training)
-CV_FOLDS = 5
+CV_FOLDS = 3
+CV_MAX_ITER = 60       # L-BFGS iterations of each cross-validation fold (an estimate, not the shipped head)
 MIN_CV_LABELS = 20
 CORRECTED = ("stage_corrected", "corrected_stage", "stage corrected", "corrected stage", "correction")
 
@@ -224,7 +225,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.multiply(a, b).sum())
 
 
-def minimize_lbfgs(fun, x0: np.ndarray, max_iter: int = 300, memory: int = 10, tol: float = 1e-7) -> np.ndarray:
+def minimize_lbfgs(fun, x0: np.ndarray, max_iter: int = 300, memory: int = 10, tol: float = 1e-6) -> np.ndarray:
     """Minimise ``fun(x) -> (value, gradient)`` by L-BFGS (two-loop recursion, backtracking Armijo
     line search) from ``x0``; stops when an iteration lowers the value by less than ``tol`` relative.
 
@@ -277,7 +278,7 @@ def minimize_lbfgs(fun, x0: np.ndarray, max_iter: int = 300, memory: int = 10, t
 
 def fit_head(X: sp.csr_matrix, mask: np.ndarray, weights: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
              temperature: float, C: float, precision: tuple[np.ndarray, float] | None = None,
-             max_iter: int = 300) -> tuple[np.ndarray, np.ndarray]:
+             max_iter: int = 150) -> tuple[np.ndarray, np.ndarray]:
     """New weights and intercept: the MAP fit described in the module docstring. Only the columns
     of ``X`` with a non-zero value move; the others keep the base weights. ``precision``: the
     prior's precision per feature column and for the intercept (default 1: the base's own penalty)."""
@@ -406,7 +407,7 @@ def cross_validate(X, mask, weights, coef, intercept, temperature, C, gold: list
         tr = np.flatnonzero(fold_of != k)
         if not len(te):
             continue
-        c2, b2 = fit_head(X[tr], mask[tr], weights[tr], coef, intercept, temperature, C, precision)
+        c2, b2 = fit_head(X[tr], mask[tr], weights[tr], coef, intercept, temperature, C, precision, max_iter=CV_MAX_ITER)
         for i, a in zip(te, _answers(_proba(X[te], c2, b2, temperature), classes, scheme)):
             pred[i] = a
     base = _answers(_proba(X, coef, intercept, temperature), classes, scheme)

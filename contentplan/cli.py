@@ -243,8 +243,9 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
               help="How many training items of the base one label counts as (default: 3).")
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True,
               help="Corpus folder whose test split is scored before and after (skipped when absent).")
+@click.option("--no-cv", is_flag=True, help="Skip the cross-validated score on your labels (faster on large files).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_rows, label_weight, corpus, quiet):
+def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_rows, label_weight, corpus, no_cv, quiet):
     """Adapt a model to your own labeled texts (seconds) and write a new model folder.
 
     Labels may be in any scheme and language (Decision, TOFU, Après-achat, support, your scheme's ids).
@@ -260,7 +261,7 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
     from .terminal import clean_line
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
     res = adapt_model(data_path, output, model_dir, text_column, label_column, scheme, all_rows,
-                      DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, progress=say)
+                      DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, cv=not no_cv, progress=say)
     for note in res.notes:
         click.echo(clean_line(note), err=True)
     m = res.meta["adapted"]["metrics"]

@@ -241,6 +241,133 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
 
 
 @cli.command()
+@click.option("-i", "--input", "data_path", multiple=True, callback=_once, required=True, type=click.Path(dir_okay=False),
+              help="Your labeled texts (CSV/TSV/XLSX/JSON/JSONL), a classify output with corrected stages, or a review file.")
+@click.option("-o", "--output", type=click.Path(), required=True, help="Model folder to write (only a model folder is ever replaced).")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Base model folder (default: the shipped model).")
+@click.option("--text-column", help="Column holding the text (detected when omitted).")
+@click.option("--label-column", help="Column holding the label (detected when omitted: stage_corrected, stage, label...).")
+@click.option("--scheme", default=None, help="Scheme the labels use (default: guessed; a YAML file for your own stage names).")
+@click.option("--all-rows", is_flag=True, help="With a classify output: every row's stage is a label, not only the changed ones.")
+@click.option("--label-weight", type=click.FloatRange(0, None, min_open=True), default=None,
+              help="How many training items of the base one label counts as (default: 3).")
+@click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True,
+              help="Corpus folder whose test split is scored before and after (skipped when absent).")
+@click.option("--no-cv", is_flag=True, help="Skip the cross-validated score on your labels (faster on large files).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_rows, label_weight, corpus, no_cv, quiet):
+    """Adapt a model to your own labeled texts (seconds) and write a new model folder.
+
+    Labels may be in any scheme and language (Decision, TOFU, Après-achat, support, your scheme's ids).
+
+    Example:
+
+    \b
+        contentplan adapt -i my-labels.csv -o models/mine
+        contentplan classify -i queries.csv --model models/mine -o staged.csv
+    """
+    from .adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
+    from .progress import Steps
+    from .terminal import clean_line
+    say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
+    res = adapt_model(data_path, output, model_dir, text_column, label_column, scheme, all_rows,
+                      DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, cv=not no_cv, progress=say)
+    for note in res.notes:
+        click.echo(clean_line(note), err=True)
+    m = res.meta["adapted"]["metrics"]
+    line = f"wrote {output} ({res.meta['adapted']['data']['labels_used']} labels, {res.meta['adapted']['label_scheme']})"
+    if "cross_validated" in m:
+        cv = m["cross_validated"]
+        line += f"; macro-F1 on your labels, cross-validated: {cv['base']['macro_f1']:.3f} -> {cv['adapted']['macro_f1']:.3f}"
+    if "corpus_test_questions" in m:
+        ct = m["corpus_test_questions"]
+        line += f"; corpus test questions: {ct['base']['macro_f1']:.3f} -> {ct['adapted']['macro_f1']:.3f}"
+    click.echo(clean_line(line))
+
+
+@cli.command()
+@click.option("-i", "--input", "input_path", multiple=True, callback=_once, required=True, type=click.Path(dir_okay=False),
+              help="Texts to label (a table or text file, as for classify).")
+@click.option("-o", "--output", "log_path", type=click.Path(dir_okay=False), default=None,
+              help="Answers file, appended to after every answer (default: INPUT-NAME.labels.csv in the current folder).")
+@click.option("--text-column", help="Column holding the text (detected when omitted).")
+@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@click.option("-n", "--max", "limit", type=click.IntRange(1, None), default=200, show_default=True, help="Texts to ask about at most.")
+def review(input_path, log_path, text_column, scheme, model_dir, limit):
+    """Label, in the terminal, the texts whose label would teach the model most; then adapt.
+
+    Keys: Enter accepts the model's guess, 1-9 pick a stage, 0 none, s skip, u undo, q quit.
+    Every answer is saved at once (append-only file; Ctrl-C loses nothing).
+
+    Example:
+
+    \b
+        contentplan review -i queries.csv -o my-labels.csv
+        contentplan adapt -i my-labels.csv -o models/mine
+    """
+    from .commands import files_read
+    from .io.writers import check_output_path
+    from .progress import is_terminal
+    from .review import prepare_review, run_session
+    from .terminal import clean_line
+    if not is_terminal(sys.stdin):
+        raise click.UsageError("review asks questions in a terminal, and standard input is not one; run it in a terminal")
+    log_path = log_path or f"{Path(input_path).stem}.labels.csv"
+    check_output_path(log_path, files_read(input_path, scheme=scheme, model_dir=model_dir))
+    queue = prepare_review(input_path, log_path, text_column, scheme, model_dir, limit)
+    if queue.log.repair():
+        click.echo(clean_line(f"note: {log_path}: its last line was incomplete (a crash?) and was cut"), err=True)
+    click.echo(clean_line(f"{queue.source}: {len(queue.items)} text(s) to review, most useful first ({queue.pool} not answered yet, "
+                          f"{queue.answered_before} answered in {log_path} before); answers saved to {log_path}"))
+    interrupted = False
+    try:
+        with _cbreak(sys.stdin) as read_key:
+            run_session(queue, read_key, lambda s: click.echo(s, nl=False))
+    except KeyboardInterrupt:
+        interrupted = True
+        click.echo("\ninterrupted; every answer given is saved")
+    n = sum(1 for a in queue.log.current().values() if a.stage)
+    click.echo(clean_line(f"{n} label(s) in {log_path}; adapt with: contentplan adapt -i {log_path} -o models/mine"))
+    if interrupted:
+        raise click.exceptions.Exit(130)
+
+
+class _cbreak:
+    """Single keys from a terminal (no Enter needed); the terminal's settings are restored on exit."""
+
+    def __init__(self, stream):
+        self.fd = stream.fileno()
+
+    def __enter__(self):
+        import signal
+        import termios
+        import tty
+        # Ctrl-C must stop the session even when started from a context that ignores SIGINT
+        # (a background job of a script): the answers given are on disk, nothing is lost.
+        self.sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.saved = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)
+        return self.read_key
+
+    def read_key(self) -> str:
+        import select
+        ch = os.read(self.fd, 1)
+        if ch == b"\x1b":   # an escape sequence (arrow keys): read it all, answer nothing
+            while select.select([self.fd], [], [], 0.05)[0]:
+                os.read(self.fd, 8)
+            return "\x1b"
+        return ch.decode("latin-1")
+
+    def __exit__(self, *exc):
+        import signal
+        import termios
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+        signal.signal(signal.SIGINT, self.sigint)
+        return False
+
+
+@cli.command()
 @click.argument("name", required=False)
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, help="Language of labels.")
 def schemes(name, lang):

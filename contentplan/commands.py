@@ -68,12 +68,14 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
 
 def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real: bool = False) -> str:
     from .corpus import load_split
+    from .adaptation import model_summary
     from .evaluation import evaluate_labeled, guess_scheme
     from .io.tables import read_table
 
     model = JourneyModel.load(model_dir)
+    which = model_summary(model.meta, model.path)
     if real:
-        return run_evaluate_real(model, corpus, scheme or "buyer-journey", fmt)
+        return run_evaluate_real(model, corpus, scheme or "buyer-journey", fmt, which)
     reports = []
     if data_path:
         frame = read_table(data_path)
@@ -94,8 +96,8 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
             reports.append(evaluate_labeled(model, tc.body.tolist(), tc.stage.tolist(), sch, f"{corpus}/test content",
                                             titles=tc.title.tolist()))
     if fmt == "json":
-        return json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False) + "\n"
-    out = []
+        return json.dumps([{**r.to_dict(), "model": which} for r in reports], indent=2, ensure_ascii=False) + "\n"
+    out = [f"model: {clean_line(which)}\n\n"]
     for r in reports:
         out.append(f"== {clean_line(r.data)} — scheme {clean_line(r.scheme)}\n\n")
         out.append(render_table(r.summary()) + "\n")
@@ -123,7 +125,7 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
     return head + render_table(pd.DataFrame(rows), max_width=70)
 
 
-def run_evaluate_real(model: JourneyModel, corpus, scheme: str, fmt: str) -> str:
+def run_evaluate_real(model: JourneyModel, corpus, scheme: str, fmt: str, which: str = "") -> str:
     """Scores per source file (real sets and the corpus test split), per language and per kind,
     with calibration; sources the model was trained on are marked (those rows are not held out)."""
     import pandas as pd
@@ -152,12 +154,12 @@ def run_evaluate_real(model: JourneyModel, corpus, scheme: str, fmt: str) -> str
     use = sources(corpus).set_index("file").use.to_dict()
     held = model.meta.get("metrics_real_out_of_source")
     if fmt == "json":
-        return json.dumps({"scheme": sch.name, "real": res_real, "corpus_test": res_test, "real_sources_trained": sorted(trained),
+        return json.dumps({"scheme": sch.name, "model": which, "real": res_real, "corpus_test": res_test, "real_sources_trained": sorted(trained),
                            "out_of_source_at_training": held}, indent=2, ensure_ascii=False) + "\n"
     rows = [{"source": f, "use": use.get(f, ""), "trained_on": "yes" if f in trained else "no", **v}
             for f, v in res_real["per_file"].items()]
     rows += [{"source": f, "use": "test", "trained_on": "no", **v} for f, v in res_test["per_file"].items()]
-    out = [f"== Real text and corpus test split, per source — scheme {sch.name} (F1 over its stages + '{NONE_LABEL}')\n\n",
+    out = [f"model: {clean_line(which)}\n\n" if which else "", f"== Real text and corpus test split, per source — scheme {sch.name} (F1 over its stages + '{NONE_LABEL}')\n\n",
            render_table(pd.DataFrame(rows)) + "\n",
            "Rows with trained_on=yes score text the model learned from: not held out. The held-out figures are "
            "leave-one-source-out (below, recorded at training, and benchmarks/results_realtext.json).\n\n"]

@@ -48,17 +48,18 @@ def score(name: str, gold: list[str], pred: list[str], langs: list[str], labels:
                   dict(zip(labels, map(float, f1s))), per_lang, cm)
 
 
-def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data") -> list[str]:
+def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data", rows: list[int] | None = None) -> list[str]:
     """Gold labels -> scheme ids. A label may be a stage id, a stage label in any language or an
     alias of the scheme, or a canonical stage, in any case, with or without accents and separators
-    ("Post-Purchase", "post_purchase", "Après-achat" and "support" all give post-purchase)."""
+    ("Post-Purchase", "post_purchase", "Après-achat" and "support" all give post-purchase).
+    ``rows``: the file row of each label, for the error (default: its position)."""
     out = []
     for i, lab in enumerate(labels):
         sid = scheme.resolve(lab)
         if sid is None:
             lab = str(lab).strip()
             canon = canonical_ids()
-            raise InputError(f"{where}: row {i + 1}: stage '{lab}' is not in scheme '{scheme.name}' ({', '.join(scheme.ids)}) "
+            raise InputError(f"{where}: row {rows[i] if rows else i + 1}: stage '{lab}' is not in scheme '{scheme.name}' ({', '.join(scheme.ids)}) "
                              f"nor a canonical stage{did_you_mean(lab, list(scheme.ids) + sorted(canon))}; pass --scheme with the scheme the labels use")
         out.append(sid)
     return out

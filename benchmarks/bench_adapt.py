@@ -50,7 +50,7 @@ from contentplan.pipeline import JourneyModel  # noqa: E402
 from contentplan.realtext import find_realtext, load_real  # noqa: E402
 from contentplan.review import review_order  # noqa: E402
 from contentplan.runtime import LinearStageModel, _texts  # noqa: E402
-from contentplan.schemes import NONE, UNCLEAR, load_scheme, model_labels  # noqa: E402
+from contentplan.schemes import NONE, UNCLEAR, load_scheme  # noqa: E402
 
 KS = (10, 25, 50, 100, 200)
 MIN_REST = 30          # a source is scored at k only when at least this many of its items are left

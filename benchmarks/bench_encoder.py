@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,7 +61,6 @@ def main() -> int:
     ap.add_argument("--json")
     args = ap.parse_args()
 
-    import numpy as np
     from bench_classify import make_queries, run_child
 
     from contentplan.fastencode import FastUSE, blas_threads

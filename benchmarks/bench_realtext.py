@@ -32,8 +32,8 @@ from contentplan.model import StageClassifier  # noqa: E402
 from contentplan.pipeline import JourneyModel  # noqa: E402
 from contentplan.realtext import find_realtext, load_real  # noqa: E402
 from contentplan.schemes import load_scheme, model_labels  # noqa: E402
-from contentplan.training import (balanced_weights, fit_output_temperature, out_of_source,  # noqa: E402
-                                  power_calibrate, real_training_frame, training_frame)
+from contentplan.runtime import fit_temperature, power_calibrate  # noqa: E402
+from contentplan.training import balanced_weights, out_of_source, real_training_frame, training_frame  # noqa: E402
 
 BASE = {"embedder": "use-multilingual", "ngrams": True, "emb_weight": 1.0, "C": 10.0}
 VARIANTS = {
@@ -53,6 +53,9 @@ VARIANTS = {
     "real_C3_w3_bal": ({**BASE, "C": 3.0, "balance": 0.5}, True, 3.0, 0.0),
     "real_C1_w10_bal": ({**BASE, "C": 1.0, "balance": 0.5}, True, 10.0, 0.0),
     "corpus_C1_bal": ({**BASE, "C": 1.0, "balance": 0.5}, False, 1.0, 0.0),
+    # the nearest-neighbour vote inside the model (share 0.3, k=15): every text, title and passage
+    # blended as at prediction time (the post-hoc --knn blend above votes on whole pages instead)
+    "real_C3_w3_bal_nn0.3": ({**BASE, "C": 3.0, "balance": 0.5, "knn_share": 0.3}, True, 3.0, 0.0),
 }
 
 
@@ -95,9 +98,10 @@ def run_variant(name, spec, base, real, real_train, embed, tq, say):
             oos = (1 - knn) * oos + knn * knn_out_of_source(real, base, rt, embed)
         train = pd.concat([base, rt], ignore_index=True) if rt is not None else base
         y = train.stage.to_numpy(dtype=object)
-        est = StageClassifier(**{**{k: v for k, v in params.items() if k != "balance"}, "calibrate": False}).fit(
-            train.text.tolist(), y, embed(train.text.tolist()) if params.get("embedder") else None,
-            balanced_weights(y, train.weight.to_numpy(dtype=float), params.get("balance", 0.0)))
+        vecs = embed(train.text.tolist()) if params.get("embedder") else None
+        est = StageClassifier(**{**{k: v for k, v in params.items() if k not in ("balance", "knn_share")}, "calibrate": False}).fit(
+            train.text.tolist(), y, vecs, balanced_weights(y, train.weight.to_numpy(dtype=float), params.get("balance", 0.0)))
+        est.set_neighbours(vecs, y, params.get("knn_share", 0.0))
         test_model = JourneyModel(est, {"min_confidence": 0.0})
     res, cal = score_variant(oos, real, test_model, tq, calibrate=spec is not None)
     res["seconds"] = round(time.time() - t0, 1)
@@ -109,7 +113,7 @@ def score_variant(oos, real, test_model, tq, calibrate: bool = True):
     bj = load_scheme("buyer-journey")
     gold = real.stage.to_numpy()
     trainable = (real.use.to_numpy() == "train") & (gold != "unclear")
-    temp = fit_output_temperature(oos[trainable], np.array([labels.index(s) for s in gold[trainable]])) if calibrate else 1.0
+    temp = fit_temperature(oos[trainable], np.array([labels.index(s) for s in gold[trainable]])) if calibrate else 1.0
     cal = power_calibrate(oos, temp)
     res = {"temperature": round(temp, 4), "all": real_scores(cal, real, bj),
            "dev_only": real_scores(cal[real.use.to_numpy() == "dev"], real[real.use == "dev"], bj),

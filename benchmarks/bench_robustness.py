@@ -13,7 +13,6 @@ out on purpose: "how do I import my contacts" -> "import contacts" deletes what 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path

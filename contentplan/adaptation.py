@@ -19,8 +19,10 @@ offer or purchase; a user scheme's stage) is the set its scheme projects from, a
 is the sum of their probabilities: the labels move the coarse boundary, while the split inside the
 set stays where the base model's weights put it (the gradient shares each label among the set's
 stages in proportion to their current probabilities). Weights of n-grams absent from the user's
-texts get no gradient and keep their base values exactly; the temperature and the abstention
-threshold are the base model's.
+texts get no gradient and keep their base values exactly; the temperature, the abstention
+threshold and the nearest-neighbour vote (the base's training texts; see
+:func:`~contentplan.runtime.neighbour_arrays`) are the base model's: the head is fitted as a linear
+model and every reported figure is computed on the adapted model's full output, vote included.
 """
 from __future__ import annotations
 
@@ -360,7 +362,16 @@ def label_weights(sets: Sequence[tuple[str, ...]], label_weight: float, balance:
     return np.array([label_weight * (mean / counts[k]) ** balance for k in keys])
 
 
-def _proba(X: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray, temperature: float) -> np.ndarray:
+def _proba(X: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray, temperature: float, rt=None) -> np.ndarray:
+    """The model's probabilities for feature rows X with this head: with the base's nearest-neighbour
+    component (``rt.neighbours``) blended in exactly as the saved model will (the embedding block of
+    X, divided by its weight, gives the texts' embeddings back)."""
+    nb = getattr(rt, "neighbours", None)
+    if nb is not None:
+        from .runtime import _softmax, power_calibrate
+        emb = X[:, :rt.embedding_dim_].toarray() / rt.emb_weight
+        mix = (1 - nb.share) * _softmax(np.asarray(X @ coef.T) + intercept) + nb.share * nb.proba(emb)
+        return power_calibrate(mix, temperature)
     Z = (np.asarray(X @ coef.T) + intercept) / temperature
     Z -= Z.max(1, keepdims=True)
     P = np.exp(Z)
@@ -389,7 +400,7 @@ def _scores(gold: list[str], pred: list[str], scheme: Scheme) -> dict:
 
 
 def cross_validate(X, mask, weights, coef, intercept, temperature, C, gold: list[str], classes, scheme: Scheme,
-                   folds: int = CV_FOLDS, seed: int = 0, precision=None) -> dict:
+                   folds: int = CV_FOLDS, seed: int = 0, precision=None, rt=None) -> dict:
     """Scores on the user's labels of the base and the adapted head, each fold's head fitted
     without that fold (each text read as one text). ``gold``: labels at the scheme's grain."""
     rng = np.random.default_rng(seed)
@@ -408,9 +419,9 @@ def cross_validate(X, mask, weights, coef, intercept, temperature, C, gold: list
         if not len(te):
             continue
         c2, b2 = fit_head(X[tr], mask[tr], weights[tr], coef, intercept, temperature, C, precision, max_iter=CV_MAX_ITER)
-        for i, a in zip(te, _answers(_proba(X[te], c2, b2, temperature), classes, scheme)):
+        for i, a in zip(te, _answers(_proba(X[te], c2, b2, temperature, rt), classes, scheme)):
             pred[i] = a
-    base = _answers(_proba(X, coef, intercept, temperature), classes, scheme)
+    base = _answers(_proba(X, coef, intercept, temperature, rt), classes, scheme)
     return {"folds": folds, "base": _scores(gold, base, scheme), "adapted": _scores(gold, pred, scheme)}
 
 
@@ -490,14 +501,14 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
     coef, intercept = fit_head(X, mask, weights, coef0, b0, T, C, precision)
     gold = [sch.of_canonical(s[0]) for s in sets]   # a set never spans two scheme stages
     metrics: dict = {
-        "labels_fit": {"base": _scores(gold, _answers(_proba(X, coef0, b0, T), classes, sch), sch),
-                       "adapted": _scores(gold, _answers(_proba(X, coef, intercept, T), classes, sch), sch)}}
+        "labels_fit": {"base": _scores(gold, _answers(_proba(X, coef0, b0, T, rt), classes, sch), sch),
+                       "adapted": _scores(gold, _answers(_proba(X, coef, intercept, T, rt), classes, sch), sch)}}
     notes = list(data.notes)
     if cv:
         if len(texts) >= MIN_CV_LABELS and len(set(gold)) >= 2:
             step("cv", f"{CV_FOLDS}-fold cross-validation on the labels")
             metrics["cross_validated"] = cross_validate(X, mask, weights, coef0, b0, T, C, gold, classes, sch,
-                                                       precision=precision)
+                                                       precision=precision, rt=rt)
         else:
             notes.append(f"{len(texts)} label(s): too few for cross-validation (needs {MIN_CV_LABELS} and two stages); "
                          "no held-out figure on your labels")
@@ -572,7 +583,7 @@ def adapted_card(meta: dict) -> str:
              f"`{a['base']['inference_sha256'][:16]}…`) to {a['data']['labels_used']} label(s) of `{a['data']['file']}` "
              f"(sha256 `{a['data']['sha256'][:16]}…`, {a['data']['kind']}), labels read in scheme `{a['label_scheme']}`.", "",
              f"- method: {a['method']}; one label counts as {a['label_weight']:g} training items of the base",
-             "- features, temperature and abstention threshold: the base model's",
+             "- features, temperature, abstention threshold and nearest-neighbour vote: the base model's",
              f"- created: {meta['created']} in {a.get('seconds', 0)} s", "", "## Labels", "",
              "| label | count | canonical stages |", "|---|---:|---|"]
     for lab, n in a["label_counts"].items():

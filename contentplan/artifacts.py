@@ -193,7 +193,7 @@ def _checked_sha256(folder: Path, meta: dict, name: str, copy: Path | None = Non
     expected = files.get(name) if isinstance(files, dict) else None
     if not isinstance(expected, str):
         raise ModelError(f"{folder}: {META} records no sha256 for {name}, so the model files cannot be checked; "
-                         f"retrain with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {folder}'")
+                         f"retrain with 'contentplan train', or re-export with 'contentplan dev export-runtime {folder}'")
     digest = file_sha256(copy or folder / name)
     if expected != digest:
         raise ModelError(f"{folder / name}: file does not match the sha256 in {META} (changed after training); "
@@ -275,10 +275,3 @@ def load_estimator(path: str | Path, meta: dict):
     if est.embedder and dim is not None and getattr(est, "embedding_dim_", dim) != dim:
         raise ModelError(f"{path}: embedding dimension mismatch ({est.embedding_dim_} in the estimator, {dim} in {META}); retrain with 'contentplan train'")
     return est
-
-
-if __name__ == "__main__":  # python -m contentplan.artifacts export MODEL_DIR
-    import sys
-    if len(sys.argv) != 3 or sys.argv[1] != "export":
-        sys.exit("usage: python -m contentplan.artifacts export MODEL_DIR")
-    print(export_runtime(sys.argv[2]))

@@ -202,8 +202,11 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
               help="Sample weight of a real-text item against a corpus item (default: 3.0).")
 @click.option("--balance", type=click.FloatRange(0, 1), default=None,
               help="Class balancing exponent: weights times (mean class total / class total) ** balance (default: 0.5; 0 = none).")
+@click.option("--knn-share", type=click.FloatRange(0, 1), default=None,
+              help="Share of the nearest-neighbour vote (15 most similar training texts) blended into the probabilities "
+                   "(default: 0.3; 0 = linear model only). Needs an embedder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
+def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_share, quiet):
     """Train a stage classifier on a labeled corpus and write a model folder.
 
     Example:
@@ -212,12 +215,13 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, quiet):
         contentplan train --corpus corpora -o models/my-model
     """
     from .progress import Steps
-    from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_REAL_WEIGHT, train_model
+    from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
     _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
                           C=DEFAULT_C if c_value is None else c_value, real=real,
                           real_weight=DEFAULT_REAL_WEIGHT if real_weight is None else real_weight,
-                          balance=DEFAULT_BALANCE if balance is None else balance, progress=say,
+                          balance=DEFAULT_BALANCE if balance is None else balance,
+                          knn_share=DEFAULT_KNN_SHARE if knn_share is None else knn_share, progress=say,
                           bar=lambda total, desc: progress(total, desc, quiet, unit=" texts"))
     if real and not meta.get("real_sources_trained"):
         click.echo("note: no real-text labels used (corpora/real/labels.csv or ../shared/realtext not found)", err=True)
@@ -584,6 +588,10 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         with open_output(timeline_path, "w", timeline_kind) as fh:
             fh.write(rep.timeline_json() + "\n")
 
+
+from .devcli import dev  # noqa: E402  (maintainers' commands: contentplan dev …)
+
+cli.add_command(dev)
 
 if __name__ == "__main__":  # pragma: no cover
     cli(prog_name="contentplan")

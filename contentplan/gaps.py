@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -836,23 +835,13 @@ def calibrate_match_threshold(pairs_file: str | Path, embedder: str = "use-multi
             "n_pairs": len(rows), "positives": int(y.sum())}
 
 
-def main(argv=None) -> int:
-    """``python -m contentplan.gaps calibrate``: recalibrate the answered threshold for an embedder."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m contentplan.gaps")
-    ap.add_argument("command", choices=["calibrate"])
-    ap.add_argument("--pairs", default="corpora/matching/pairs.jsonl")
-    ap.add_argument("--embedder", default="use-multilingual")
-    args = ap.parse_args(argv)
-    res = calibrate_match_threshold(args.pairs, args.embedder)
+def write_match_threshold(pairs: str | Path = "corpora/matching/pairs.jsonl", embedder: str = "use-multilingual") -> dict:
+    """Recalibrate the answered threshold of ``embedder`` on the labeled pairs and store it in the
+    package's data (``contentplan dev calibrate-match``). Returns the calibration figures."""
+    res = calibrate_match_threshold(pairs, embedder)
     path = Path(__file__).parent / "data" / THRESHOLD_FILE
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data[args.embedder] = res
+    data[embedder] = res
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     match_thresholds.cache_clear()
-    print(json.dumps({args.embedder: res}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return res

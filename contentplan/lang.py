@@ -118,26 +118,17 @@ def detect_lang(text: str) -> str:
     return "fr" if sum(map(_word_score, words)) > 0 else "en"
 
 
-def main(argv=None) -> int:
-    """Rebuild the shipped n-gram profiles from the corpus train split:
-    ``python -m contentplan.lang --corpus corpora``."""
-    import argparse
+def write_profiles(corpus: str = "corpora"):
+    """Rebuild the shipped n-gram profiles from the corpus train split (``contentplan dev
+    lang-profiles``); returns the file written."""
     from pathlib import Path
 
     from .corpus import load_split
 
-    ap = argparse.ArgumentParser(prog="python -m contentplan.lang")
-    ap.add_argument("--corpus", default="corpora")
-    args = ap.parse_args(argv)
-    q, c = load_split(args.corpus, "train")
+    q, c = load_split(corpus, "train")
     texts = {lang: q.text[q.lang == lang].tolist() + (c.title[c.lang == lang] + " " + c.body[c.lang == lang]).tolist()
              for lang in ("fr", "en")}
     out = Path(__file__).parent / "data" / PROFILE_FILE
     out.write_text(json.dumps(build_profiles(texts), ensure_ascii=False, sort_keys=True), encoding="utf-8")
     _profiles.cache_clear()
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return out

@@ -18,19 +18,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .embedders import embed_texts, get_embedder
-from .runtime import LinearStageModel, _softmax, _texts, vocab_terms
+from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, _softmax, _texts, fit_temperature, neighbour_arrays,
+                      vocab_terms)
 
-
-def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
-    """The softmax temperature minimising the negative log-likelihood of held-out logits
-    (temperature scaling, Guo et al., 2017), searched on a log grid from 0.2 to 5."""
-    best_t, best = 1.0, np.inf
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
-        p = _softmax(logits / t)
-        nll = -np.mean(np.log(p[np.arange(len(y_idx)), y_idx] + 1e-12))
-        if nll < best:
-            best_t, best = float(t), nll
-    return best_t
+KNN_K = 15            # neighbours that vote
+KNN_SHARPNESS = 10.0  # vote weight exp(sharpness x cosine)
 
 
 class StageClassifier(ClassifierMixin, BaseEstimator):
@@ -58,11 +50,9 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     # ----- features -----
     def _new_vectorizers(self):
-        word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                               strip_accents="unicode", lowercase=True, max_features=40000,
-                               token_pattern=r"(?u)\b\w[\w'-]*\w\b|\b\w\b", dtype=np.float32)
-        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
-                               strip_accents="unicode", lowercase=True, max_features=60000, dtype=np.float32)
+        # The analysis settings are the runtime's (one definition: what inference.npz reproduces).
+        word = TfidfVectorizer(**WORD_PARAMS, min_df=2, max_features=40000, dtype=np.float32)
+        char = TfidfVectorizer(**CHAR_PARAMS, min_df=3, max_features=60000, dtype=np.float32)
         return word, char
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -132,9 +122,25 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         features = self._features(texts, embeddings, fit=True)
         self.lr_ = self._new_lr().fit(features, y, sample_weight=sample_weight)
         self.classes_ = self.lr_.classes_
+        self.knn_ = None   # neighbours belong to one fit: set again with set_neighbours
         self.temperature_ = 1.0
         if self.calibrate and len(texts) >= 50:
             self.temperature_ = self._fit_temperature(texts, y, embeddings, sample_weight)
+        return self
+
+    def set_neighbours(self, embeddings: np.ndarray, y, share: float, k: int = KNN_K,
+                       sharpness: float = KNN_SHARPNESS) -> StageClassifier:
+        """Blend a nearest-neighbour vote into the probabilities: (1 - share) x the linear model +
+        share x the classes of the ``k`` training texts most similar to the text (cosine of
+        ``embeddings``, one row per text of ``y``), each weighted by exp(sharpness x cosine). The
+        temperature then applies to the blend. share 0 removes the component."""
+        check_is_fitted(self, "lr_")
+        self.__dict__.pop("_runtime", None)
+        if not share or embeddings is None:
+            self.knn_ = None
+            return self
+        order = {c: i for i, c in enumerate(self.classes_)}
+        self.knn_ = neighbour_arrays(embeddings, np.array([order[v] for v in y]), share, k, sharpness)
         return self
 
     def _fit_temperature(self, texts, y, embeddings, sample_weight) -> float:
@@ -150,7 +156,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                     None if sample_weight is None else np.asarray(sample_weight)[tr])
             col = [list(self.classes_).index(c) for c in sub.classes_]
             logits[np.ix_(te, col)] = sub.decision_function([texts[i] for i in te], None if embeddings is None else embeddings[te])
-        return fit_temperature(logits, np.array([list(self.classes_).index(c) for c in y]))
+        return fit_temperature(_softmax(logits), np.array([list(self.classes_).index(c) for c in y]))
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "lr_")
@@ -158,6 +164,8 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         return self.lr_.decision_function(self._features(texts, embeddings))
 
     def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
+        if getattr(self, "knn_", None) is not None:   # the blend is computed by the runtime twin, exactly as at prediction
+            return self.runtime().predict_proba(X, embeddings)
         z = self.decision_function(X, embeddings)
         if z.ndim == 1:  # binary case
             z = np.column_stack([-z, z]) / 2
@@ -171,7 +179,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         """This fitted estimator as a :class:`~contentplan.runtime.LinearStageModel` (arrays only)."""
         check_is_fitted(self, "lr_")
         rt = self.__dict__.get("_runtime")
-        if rt is None or rt[0] is not self.lr_:
+        if rt is None or rt[0] is not self.lr_ or rt[1].temperature_ != float(self.temperature_):
             rt = (self.lr_, LinearStageModel.from_estimator(self))
             self.__dict__["_runtime"] = rt
         return rt[1]

@@ -2,7 +2,9 @@
 
 A fitted :class:`~contentplan.model.StageClassifier` is linear once its features are computed:
 TF-IDF over word 1-2-grams and character 2-5-grams, the sentence embedding, one weight matrix,
-a temperature. :class:`LinearStageModel` holds exactly those arrays and recomputes the
+a temperature — and, optionally, the training texts' embeddings for a nearest-neighbour vote
+blended into the linear probabilities (:func:`neighbour_arrays`). :class:`LinearStageModel` holds
+exactly those arrays and recomputes the
 features the way scikit-learn's ``TfidfVectorizer`` does (same preprocessing, tokenisation,
 n-grams, sublinear tf, idf and l2 norm), so classifying never imports scikit-learn (about 2 s of
 a cold start on 2 cores). ``tests/test_runtime.py`` checks it against the scikit-learn estimator.
@@ -23,7 +25,8 @@ import scipy.sparse as sp
 from .errors import ModelError
 
 RUNTIME = "inference.npz"
-RUNTIME_VERSION = 1
+RUNTIME_VERSION = 2          # 2: optional nearest-neighbour arrays (knn_*); version 1 files still load
+READABLE_VERSIONS = (1, 2)
 
 # The vectorizer settings the runtime reproduces; export refuses anything else.
 WORD_PARAMS = {"analyzer": "word", "ngram_range": (1, 2), "lowercase": True, "strip_accents": "unicode",
@@ -110,6 +113,109 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 _STOP = frozenset("""a an the of to in on at by for with from and or is are be it this that my our your their i we you
 me do does can how what why which who le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce
 cette ces mon ma mes notre nos votre vos je j il elle on nous vous qui que qu en y ne pas se s c""".split())
+
+
+def power_calibrate(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities sharpened or softened as softmax(log p / T) (temperature scaling of the output)."""
+    z = np.log(np.clip(proba, 1e-12, 1.0)) / temperature
+    z -= z.max(1, keepdims=True)
+    p = np.exp(z) * (proba.sum(1, keepdims=True) > 0)
+    s = p.sum(1, keepdims=True)
+    return np.divide(p, s, out=np.zeros_like(p), where=s > 0)
+
+
+def fit_temperature(proba: np.ndarray, gold_idx: np.ndarray) -> float:
+    """The temperature (log grid 0.2-5) minimising the NLL of power-calibrated held-out probabilities
+    (temperature scaling, Guo et al., 2017: on softmax outputs, softmax(z / T) = power_calibrate(softmax(z), T)).
+    Rows whose gold label the model cannot output (a column that is zero everywhere, e.g. 'none'
+    for a model trained without it) are left out: no temperature can fit them."""
+    known = proba.max(0) > 0
+    keep = known[gold_idx]
+    proba, gold_idx = proba[keep], gold_idx[keep]
+    best_t, best = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 81)):
+        p = power_calibrate(proba, t)
+        nll = -np.mean(np.log(p[np.arange(len(gold_idx)), gold_idx] + 1e-12))
+        if nll < best:
+            best_t, best = float(t), nll
+    return best_t
+
+
+def neighbour_arrays(embeddings: np.ndarray, label_idx: np.ndarray, share: float, k: int, sharpness: float,
+                     dims: int = 128) -> dict:
+    """The nearest-neighbour component as arrays: the training texts' embeddings, L2-normalised,
+    projected on their first ``dims`` principal axes (cosines in that space; 4x less arithmetic
+    than the full 512 dimensions and selected as well on real text), normalised again and stored as
+    int8 with one scale per row; their class indices; and (share, k, sharpness)."""
+    v = _unit(np.asarray(embeddings, dtype=np.float32))
+    mean = v.mean(0)
+    dims = int(min(dims, v.shape[1], max(len(v) - 1, 1)))
+    _, _, vt = np.linalg.svd(v - mean, full_matrices=False)
+    projection = np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+    p = _unit((v - mean) @ projection)
+    scale = np.maximum(np.abs(p).max(1), 1e-12) / 127.0
+    return {"knn_vectors": np.round(p / scale[:, None]).astype(np.int8), "knn_scale": scale.astype(np.float32),
+            "knn_labels": np.asarray(label_idx, dtype=np.int16), "knn_mean": mean.astype(np.float32),
+            "knn_projection": projection, "knn_params": np.array([float(share), float(k), float(sharpness)])}
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+_BLOCK = 128   # rows per block in Neighbours.top_k
+
+
+class Neighbours:
+    """Votes of the k most similar training texts (cosine on sentence embeddings), weighted by
+    exp(sharpness x similarity): a probability per class, blended into the linear model's."""
+
+    def __init__(self, arrays: dict, n_classes: int, dim: int):
+        vec = np.asarray(arrays["knn_vectors"])
+        labels = np.asarray(arrays["knn_labels"]).astype(np.int64)
+        share, k, sharp = (float(x) for x in np.asarray(arrays["knn_params"], dtype=np.float64))
+        self.mean = np.asarray(arrays["knn_mean"], dtype=np.float32)
+        self.projection = np.asarray(arrays["knn_projection"], dtype=np.float32)
+        if (vec.ndim != 2 or self.projection.shape != (dim, vec.shape[1]) or self.mean.shape != (dim,)
+                or len(labels) != len(vec) or len(arrays["knn_scale"]) != len(vec)):
+            raise ValueError("nearest-neighbour arrays do not fit the embedding size")
+        if len(labels) and (labels.min() < 0 or labels.max() >= n_classes) or not 0 < share <= 1 or not 1 <= k:
+            raise ValueError("nearest-neighbour labels or parameters out of range")
+        n = len(labels)
+        # Padded to whole blocks of _BLOCK rows (padding never wins: its similarity is set to -inf).
+        padded = -(-n // _BLOCK) * _BLOCK
+        self.vectors = np.zeros((padded, vec.shape[1]), dtype=np.float32)
+        self.vectors[:n] = vec.astype(np.float32) * np.asarray(arrays["knn_scale"], np.float32)[:, None]
+        self.n = n
+        self.onehot = np.zeros((padded, n_classes), dtype=np.float32)
+        self.onehot[np.arange(n), labels] = 1
+        self.share, self.k, self.sharpness = share, int(min(k, n)), sharp
+
+    def top_k(self, S: np.ndarray) -> np.ndarray:
+        """Column indices of the k largest values of each row of S (n_rows, padded), exactly, without
+        a partition over every column: the k largest values lie in the blocks whose maxima are among
+        the k largest block maxima (any other block's maximum is below k values of other blocks)."""
+        k, m = self.k, S.shape[0]
+        S[:, self.n:] = -np.inf
+        blocks = S.reshape(m, -1, _BLOCK)
+        nb = blocks.shape[1]
+        if nb <= k:
+            return np.argpartition(-S, k - 1, axis=1)[:, :k]
+        best = np.argpartition(-blocks.max(2), k - 1, axis=1)[:, :k]                # (m, k) blocks
+        cand = np.take_along_axis(blocks, best[:, :, None], 1).reshape(m, k * _BLOCK)  # their values
+        pos = np.argpartition(-cand, k - 1, axis=1)[:, :k]
+        return best[np.arange(m)[:, None], pos // _BLOCK] * _BLOCK + pos % _BLOCK
+
+    def proba(self, embeddings: np.ndarray) -> np.ndarray:
+        q = _unit((_unit(np.asarray(embeddings, dtype=np.float32)) - self.mean) @ self.projection)
+        out = np.zeros((len(q), self.onehot.shape[1]))
+        for s in range(0, len(q), 512):   # 512 x n similarities at a time: bounded memory
+            S = q[s:s + 512] @ self.vectors.T
+            idx = self.top_k(S)
+            top = np.take_along_axis(S, idx, 1)
+            w = np.exp(self.sharpness * (top - top.max(1, keepdims=True)))
+            out[s:s + 512] = np.einsum("nk,nkc->nc", w, self.onehot[idx]) / w.sum(1, keepdims=True)
+        return out
 
 
 def _is_stop(term: str) -> bool:
@@ -213,6 +319,9 @@ class LinearStageModel:
                              f"{n_emb} + {n_word} + {n_char} features")
         if len(self.word_idf) != n_word or len(self.char_idf) != n_char:
             raise ValueError("idf vectors do not match the vocabularies")
+        self.neighbours: Neighbours | None = None
+        if "knn_vectors" in arrays and self.embedder:
+            self.neighbours = Neighbours(arrays, len(self.classes_), self.embedding_dim_)
         # Weight blocks, transposed once: (n_features, n_classes).
         self._w_emb = np.ascontiguousarray(self.coef_[:, :n_emb].T)
         self._w_word = np.ascontiguousarray(self.coef_[:, n_emb:n_emb + n_word].T)
@@ -252,6 +361,8 @@ class LinearStageModel:
             "coef": coef,
             "intercept": intercept,
         })
+        if getattr(est, "knn_", None) is not None:
+            arrays.update(est.knn_)
         assert coef.shape[1] == (arrays["embedding_dim"] if est.embedder else 0) + n_word + n_char
         return arrays
 
@@ -272,7 +383,7 @@ class LinearStageModel:
             check_npz(path)
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-            if int(arrays.get("format", -1)) != RUNTIME_VERSION:
+            if int(arrays.get("format", -1)) not in READABLE_VERSIONS:
                 raise ModelError(f"{path}: runtime format {arrays.get('format')} is not supported; retrain with 'contentplan train'")
             return cls(arrays)
         except ModelError:
@@ -333,9 +444,18 @@ class LinearStageModel:
             z += np.asarray(_tfidf(char_counts, self.char_idf) @ self._w_char)
         return z
 
+    def _output(self, z: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+        """Calibrated probabilities from logits: softmax(z / T), or with neighbours the blend
+        (1 - share) softmax(z) + share knn(embeddings), temperature-scaled as a whole."""
+        if self.neighbours is None or embeddings is None or not len(z):
+            return _softmax(z / self.temperature_)
+        nb = self.neighbours
+        mix = (1 - nb.share) * _softmax(z) + nb.share * nb.proba(embeddings)
+        return power_calibrate(mix, self.temperature_)
+
     def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
         """Probabilities from n-gram counts (see :meth:`ngram_counts`) and embeddings."""
-        return _softmax(self._logits(word_counts, char_counts, embeddings) / self.temperature_)
+        return self._output(self._logits(word_counts, char_counts, embeddings), embeddings)
 
     def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
         """Probabilities and the word TF-IDF matrix (reused by :meth:`explain`)."""
@@ -346,7 +466,7 @@ class LinearStageModel:
             return self.predict_proba_counts(None, None, embeddings), None
         wc, cc = self.ngram_counts(texts)
         words = _tfidf(wc, self.word_idf)
-        return _softmax(self._logits(wc, cc, embeddings, words) / self.temperature_), words
+        return self._output(self._logits(wc, cc, embeddings, words), embeddings), words
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         texts = _texts(X)
@@ -356,7 +476,10 @@ class LinearStageModel:
         return self._logits(wc, cc, embeddings)
 
     def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
-        return _softmax(self.decision_function(X, embeddings) / self.temperature_)
+        texts = _texts(X)
+        if self.embedder and embeddings is None:
+            embeddings = self.embed(texts)
+        return self._output(self.decision_function(texts, embeddings), embeddings)
 
     def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]

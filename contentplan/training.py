@@ -16,8 +16,9 @@ from .artifacts import BASELINE, check_model_folder, save_model
 from .corpus import content_text, corpus_hash, load_split
 from .errors import CorpusError, OutputError
 from .evaluation import score
-from .model import StageClassifier, _softmax, fit_temperature
+from .model import KNN_K, KNN_SHARPNESS, StageClassifier
 from .rules import rule_stage
+from .runtime import fit_temperature, power_calibrate
 from .schemes import canonical_ids, list_schemes, load_scheme, model_labels
 
 BASELINE_FILE = BASELINE   # its sha256 is meta.json's files['baseline_tfidf.skops']
@@ -75,12 +76,15 @@ def check_train_output(corpus: str | Path, output: str | Path) -> None:
 DEFAULT_C = 3.0
 DEFAULT_REAL_WEIGHT = 3.0
 DEFAULT_BALANCE = 0.5
+# Share of the nearest-neighbour vote in the probabilities (0 disables). 0.3 was chosen on real text in
+# selection round 2 (benchmarks/results_realtext.json) and re-measured in round 5, before it was shipped.
+DEFAULT_KNN_SHARE = 0.3
 
 
 def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = "use-multilingual",
                 C: float = DEFAULT_C, emb_weight: float = 1.0, evaluate: bool = True, real: bool = True,
                 real_weight: float = DEFAULT_REAL_WEIGHT, balance: float = DEFAULT_BALANCE,
-                progress: Callable[[str], None] | None = None,
+                knn_share: float = DEFAULT_KNN_SHARE, progress: Callable[[str], None] | None = None,
                 bar: Callable | None = None) -> tuple[StageClassifier, dict]:
     """Train on ``corpus``/train (+ the trainable real-text labels of ``corpus``/real when the
     shared real text is found and ``real`` is true) and (optionally) save to ``output``.
@@ -122,17 +126,19 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     cv_emb = None if emb is None else emb[:len(base)]
     groups = base.group.to_numpy()
     labels = model_labels()
-    logits = np.full((len(cv_texts), len(labels)), -1e4)
+    knn = knn_share if emb is not None else 0.0
+    raw_oof = np.zeros((len(cv_texts), len(labels)))
     if n_groups >= 3:
         for k, (tr, te) in enumerate(GroupKFold(n_splits=min(n_groups, 6)).split(cv_texts, cv_y, groups)):
             step("cv", f"cross-validation fold {k + 1}/{min(n_groups, 6)}")
             sub = StageClassifier(**est.get_params()).fit([cv_texts[i] for i in tr], cv_y[tr], None if cv_emb is None else cv_emb[tr])
+            sub.set_neighbours(None if cv_emb is None else cv_emb[tr], cv_y[tr], knn)
             cols = [labels.index(cl) for cl in sub.classes_]
-            logits[np.ix_(te, cols)] = sub.decision_function([cv_texts[i] for i in te], None if cv_emb is None else cv_emb[te])
+            raw_oof[np.ix_(te, cols)] = sub.predict_proba([cv_texts[i] for i in te], None if cv_emb is None else cv_emb[te])
         y_idx = np.array([labels.index(v) for v in cv_y])
         step("cv", "calibrating the temperature on the out-of-fold predictions")
-        temperature = fit_temperature(logits, y_idx)
-        oof = _softmax(logits / temperature)
+        temperature = fit_temperature(raw_oof, y_idx)
+        oof = power_calibrate(raw_oof, temperature)
     else:
         temperature, oof = 1.0, None
 
@@ -142,16 +148,17 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         # Every fold trains on rows of `texts`, already embedded: look their vectors up, never re-encode.
         row_of = {t: i for i, t in enumerate(texts)}
         embed_fn = (lambda ts: emb[[row_of[t] for t in ts]]) if emb is not None else None
-        real_oos = out_of_source({**est.get_params(), "balance": balance}, base, real_all, real_train, embed_fn,
+        real_oos = out_of_source({**est.get_params(), "balance": balance, "knn_share": knn}, base, real_all, real_train, embed_fn,
                                  lambda m: step("real", f"calibration on real text, {m}"))
         fit_rows = (real_all.use.to_numpy() == "train") & (real_all.stage.to_numpy() != "unclear")
         gold_idx = np.array([labels.index(v) for v in real_all.stage.to_numpy()[fit_rows]])
         step("real", "calibrating the temperature and the abstention threshold on real text")
-        temperature = fit_output_temperature(real_oos[fit_rows], gold_idx)
+        temperature = fit_temperature(real_oos[fit_rows], gold_idx)
         real_oos = power_calibrate(real_oos, temperature)
 
     step("final", f"fitting the final model on {len(texts)} texts")
     est.fit(texts, y, emb, balanced_weights(y, weights, balance))
+    est.set_neighbours(emb, y, knn)
     est.temperature_ = temperature
 
     meta: dict = {
@@ -167,7 +174,8 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         "train_size": {"questions": int(len(q)), "content": int(len(c)), "texts": int(len(texts)),
                        "real_items": int(real_all[real_all.use == "train"].stage.ne("unclear").sum()) if real_all is not None else 0},
         "params": {"C": C, "emb_weight": emb_weight, "real_weight": real_weight if real_train is not None else None, "balance": balance,
-                   "temperature": round(temperature, 4)},
+                   "temperature": round(temperature, 4),
+                   "neighbours": {"share": knn, "k": KNN_K, "sharpness": KNN_SHARPNESS, "texts": len(texts)} if knn else None},
         "calibrated_on": "real text, leave-one-source-out" if real_train is not None else "corpus, grouped CV by writer",
     }
     bj = load_scheme("buyer-journey")
@@ -271,7 +279,10 @@ def model_card(meta: dict) -> str:
              "(problem, solution, vendor, offer, purchase, onboarding, evaluation, support, loyalty, advocacy); "
              "every built-in scheme is a projection of them.", "",
              f"- embedder: `{meta['embedder']}` ({meta.get('embedding_dim')} dims) + word 1-2-gram and char 2-5-gram TF-IDF",
-             f"- estimator: multinomial logistic regression over the ten stages and `none`, temperature-scaled on {meta.get('calibrated_on', 'out-of-fold predictions')}",
+             "- estimator: multinomial logistic regression over the ten stages and `none`"
+             + (f", blended {1 - nn['share']:g}/{nn['share']:g} with a vote of the {nn['k']} nearest of its {nn['texts']} training texts"
+                if (nn := meta.get("params", {}).get("neighbours")) else "")
+             + f", temperature-scaled on {meta.get('calibrated_on', 'out-of-fold predictions')}",
              f"- trained on: {meta['train_size']['questions']} questions and {meta['train_size']['content']} content pieces (corpus sha256 `{meta['corpus_sha256'][:16]}…`)"
              + (f" and {meta['train_size'].get('real_items', 0)} labeled real items (labels sha256 `{meta.get('real_labels_sha256', '')[:16]}…`)" if meta.get('real_labels_sha256') else ""),
              f"- abstention threshold (`unclear` below it): {meta.get('min_confidence')}",
@@ -354,31 +365,6 @@ def balanced_weights(y: np.ndarray, weights: np.ndarray, power: float) -> np.nda
     return weights * factor
 
 
-def power_calibrate(proba: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities sharpened or softened as softmax(log p / T) (temperature scaling of the output)."""
-    z = np.log(np.clip(proba, 1e-12, 1.0)) / temperature
-    z -= z.max(1, keepdims=True)
-    p = np.exp(z) * (proba.sum(1, keepdims=True) > 0)
-    s = p.sum(1, keepdims=True)
-    return np.divide(p, s, out=np.zeros_like(p), where=s > 0)
-
-
-def fit_output_temperature(proba: np.ndarray, gold_idx: np.ndarray) -> float:
-    """The temperature (log grid 0.2-5) minimising the NLL of power-calibrated probabilities.
-    Rows whose gold label the model cannot output (a column that is zero everywhere, e.g. 'none'
-    for a model trained without it) are left out: no temperature can fit them."""
-    known = proba.max(0) > 0
-    keep = known[gold_idx]
-    proba, gold_idx = proba[keep], gold_idx[keep]
-    best_t, best = 1.0, np.inf
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 81)):
-        p = power_calibrate(proba, t)
-        nll = -np.mean(np.log(p[np.arange(len(gold_idx)), gold_idx] + 1e-12))
-        if nll < best:
-            best_t, best = float(t), nll
-    return best_t
-
-
 def out_of_source(params: dict, base: pd.DataFrame, real: pd.DataFrame, real_train: pd.DataFrame | None,
                   embed, say: Callable[[str], None] = lambda m: None) -> np.ndarray:
     """Probabilities (columns: model labels) for every labeled real item from a model that never
@@ -403,9 +389,10 @@ def out_of_source(params: dict, base: pd.DataFrame, real: pd.DataFrame, real_tra
         train = base if real_train is None else pd.concat([base, real_train[real_train.group != held]], ignore_index=True)
         texts = train.text.tolist()
         y = train.stage.to_numpy(dtype=object)
-        est = StageClassifier(**{**{k: v for k, v in params.items() if k != "balance"}, "calibrate": False}).fit(
-            texts, y, embed(texts) if params.get("embedder") else None,
-            balanced_weights(y, train.weight.to_numpy(dtype=float), params.get("balance", 0.0)))
+        vecs = embed(texts) if params.get("embedder") else None
+        est = StageClassifier(**{**{k: v for k, v in params.items() if k not in ("balance", "knn_share")}, "calibrate": False}).fit(
+            texts, y, vecs, balanced_weights(y, train.weight.to_numpy(dtype=float), params.get("balance", 0.0)))
+        est.set_neighbours(vecs, y, params.get("knn_share", 0.0))
         model = JourneyModel(est, {"min_confidence": 0.0})
         out[mask] = real_proba(model, real[mask])
     return out

@@ -4,9 +4,13 @@ The text of ../shared/realtext never enters the repository: this script writes t
 text shown to annotators) to a folder you name, and the repository keeps only labels by id.
 
     python scripts/realtext_sample.py ../shared/realtext /tmp/annot --batches 4
+    python scripts/realtext_sample.py ../shared/realtext /tmp/annot2 --batches 2 --round 2
 
-Sample: every page of the small sites, a random sample of the large files (seed 12), banking77
-stratified by its intent (so every one of the 77 intents is seen).
+Round 1 (2,731 items): every page of the small sites, a random sample of the large files (seed
+12), banking77 stratified by its intent (so every one of the 77 intents is seen). Round 2: the
+rows of the trainable files that round 1 left unlabeled (every remaining page of the four large
+sites, 308 more banking77 queries stratified by intent, seed 13); ids already in
+corpora/real/labels.csv are never drawn again.
 """
 from __future__ import annotations
 
@@ -31,13 +35,21 @@ SIZES = {  # file -> rows to draw (None: every row)
     "pages/nuxt+nuxt.com.csv": None,
     "pages/meilisearch+documentation.csv": None,
 }
+SIZES_ROUND2 = {  # trainable files only: more labels to train on, and more held-out items per source
+    "messages/banking77_en.csv": 308,
+    "pages/cds-snc+digital-canada-ca-website.csv": None,
+    "pages/api-platform+website.csv": None,
+    "pages/cloud-gov+cg-site.csv": None,
+    "pages/18F+18f.gsa.gov.csv": None,
+}
 SHOWN_CHARS = 1200  # what an annotator sees of a page: title, section, URL path and the start of the text
 
 
-def draw(root: Path, seed: int = 12) -> list[dict]:
+def draw(root: Path, seed: int = 12, sizes: dict | None = None, exclude: frozenset = frozenset()) -> list[dict]:
     items = []
-    for rel, n in SIZES.items():
+    for rel, n in (sizes or SIZES).items():
         df = pd.read_csv(root / rel, dtype=str, keep_default_na=False)
+        df = df[~df.id.isin(exclude)]
         if n is not None and n < len(df):
             if "category" in df:
                 per = max(1, n // df.category.nunique())
@@ -60,8 +72,13 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--batches", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=60)
+    ap.add_argument("--round", type=int, choices=(1, 2), default=1)
     args = ap.parse_args()
-    items = draw(args.realtext)
+    if args.round == 1:
+        items = draw(args.realtext)
+    else:
+        labeled = pd.read_csv(Path(__file__).resolve().parent.parent / "corpora" / "real" / "labels.csv", dtype=str)
+        items = draw(args.realtext, seed=13, sizes=SIZES_ROUND2, exclude=frozenset(labeled.id))
     random.Random(7).shuffle(items)
     args.out.mkdir(parents=True, exist_ok=True)
     for b in range(args.batches):

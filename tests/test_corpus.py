@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from contentplan.corpus import corpus_hash, load_split, normalise

@@ -623,7 +623,7 @@ def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner
     assert res.exit_code == 1
     assert res.output.strip() == (
         f"Error: {bad}: meta.json records no sha256 for inference.npz, so the model files cannot be checked; retrain "
-        f"with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {bad}'")
+        f"with 'contentplan train', or re-export with 'contentplan dev export-runtime {bad}'")
     export_runtime(bad)
     rt, _ = load_runtime(bad, read_meta(bad))
     assert list(rt.classes_) == read_meta(tiny_model_dir)["labels"]

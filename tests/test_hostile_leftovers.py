@@ -268,7 +268,7 @@ def test_baseline_without_a_recorded_hash_is_refused_only_when_loaded(runner, cl
     assert res.exit_code == 1
     assert res.output.strip() == (
         f"Error: {model_copy}: meta.json records no sha256 for baseline_tfidf.skops, so the model files cannot be "
-        f"checked; retrain with 'contentplan train', or re-export with 'python -m contentplan.artifacts export {model_copy}'")
+        f"checked; retrain with 'contentplan train', or re-export with 'contentplan dev export-runtime {model_copy}'")
     # Classifying never loads the baseline: unaffected.
     res = _invoke(runner, cli, ["classify", "what is churn", "--model", model_copy, "-f", "csv"])
     assert res.exit_code == 0, res.output

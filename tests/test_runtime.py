@@ -170,3 +170,37 @@ def test_fast_use_load_gives_the_same_encoder(tmp_path):
     third = load_use(2, tmp_path)
     assert np.array_equal(third.encode(texts), reference)
     assert np.load(folder / "backend.npz").files
+
+
+def test_neighbour_vote_blends_into_the_probabilities_and_survives_save_and_load(tmp_path):
+    est = StageClassifier(embedder="tfidf-hash", C=1.0, calibrate=False).fit(TEXTS * 2, LABELS * 2)
+    linear = est.predict_proba(TEXTS)
+    emb = est.embed(TEXTS)
+    est.set_neighbours(emb, LABELS, share=0.5, k=1, sharpness=10.0)
+    blended = est.predict_proba(TEXTS)
+    # k=1 on a training text: its own vector is its nearest neighbour, so half the mass goes to its label
+    own = np.array([list(est.classes_).index(y) for y in LABELS])
+    expected = 0.5 * linear
+    expected[np.arange(len(own)), own] += 0.5
+    assert np.allclose(blended, expected, atol=2e-3)   # int8-stored vectors: cosines within ~1e-3
+    rt = est.runtime()
+    rt.save(tmp_path / "m.npz")
+    back = LinearStageModel.load(tmp_path / "m.npz")
+    assert back.neighbours is not None
+    assert np.allclose(back.predict_proba(TEXTS, emb), blended, atol=1e-6)
+    est.temperature_ = 0.5           # the temperature applies to the blend as a whole
+    sharp = est.runtime().predict_proba(TEXTS, emb)
+    assert np.allclose(sharp, (blended ** 2) / (blended ** 2).sum(1, keepdims=True), atol=1e-6)
+    est.set_neighbours(emb, LABELS, share=0.0)       # share 0: the linear model again
+    est.temperature_ = 1.0
+    assert est.knn_ is None and np.allclose(est.predict_proba(TEXTS), linear)
+
+
+def test_neighbour_arrays_that_do_not_fit_are_refused(tmp_path):
+    est = StageClassifier(embedder="tfidf-hash", C=1.0, calibrate=False).fit(TEXTS * 2, LABELS * 2)
+    est.set_neighbours(est.embed(TEXTS), LABELS, share=0.3)
+    arrays = dict(est.runtime()._arrays)
+    arrays["knn_labels"] = arrays["knn_labels"] + 50            # a class index that does not exist
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelError, match="corrupt model file"):
+        LinearStageModel.load(tmp_path / "bad.npz")

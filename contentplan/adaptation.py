@@ -363,19 +363,15 @@ def label_weights(sets: Sequence[tuple[str, ...]], label_weight: float, balance:
 
 
 def _proba(X: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray, temperature: float, rt=None) -> np.ndarray:
-    """The model's probabilities for feature rows X with this head: with the base's nearest-neighbour
-    component (``rt.neighbours``) blended in exactly as the saved model will (the embedding block of
-    X, divided by its weight, gives the texts' embeddings back)."""
-    nb = getattr(rt, "neighbours", None)
-    if nb is not None:
-        from .runtime import _softmax, power_calibrate
-        emb = X[:, :rt.embedding_dim_].toarray() / rt.emb_weight
-        mix = (1 - nb.share) * _softmax(np.asarray(X @ coef.T) + intercept) + nb.share * nb.proba(emb)
-        return power_calibrate(mix, temperature)
-    Z = (np.asarray(X @ coef.T) + intercept) / temperature
-    Z -= Z.max(1, keepdims=True)
-    P = np.exp(Z)
-    return P / P.sum(1, keepdims=True)
+    """The model's probabilities for feature rows X with this head, computed by the runtime's own
+    output step (``rt``: the base model's runtime), so the base's nearest-neighbour vote is blended
+    in exactly as the saved model will (the embedding block of X, divided by its weight, gives the
+    texts' embeddings back)."""
+    from .runtime import _softmax
+    Z = np.asarray(X @ coef.T) + intercept
+    if getattr(rt, "neighbours", None) is None:
+        return _softmax(Z / temperature)
+    return rt._output(Z, X[:, :rt.embedding_dim_].toarray() / rt.emb_weight, temperature)
 
 
 def _to_model_labels(P: np.ndarray, classes: Sequence[str]) -> np.ndarray:

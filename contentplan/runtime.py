@@ -444,14 +444,16 @@ class LinearStageModel:
             z += np.asarray(_tfidf(char_counts, self.char_idf) @ self._w_char)
         return z
 
-    def _output(self, z: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+    def _output(self, z: np.ndarray, embeddings: np.ndarray | None, temperature: float | None = None) -> np.ndarray:
         """Calibrated probabilities from logits: softmax(z / T), or with neighbours the blend
-        (1 - share) softmax(z) + share knn(embeddings), temperature-scaled as a whole."""
+        (1 - share) softmax(z) + share knn(embeddings), temperature-scaled as a whole. ``temperature``
+        defaults to the model's."""
+        t = self.temperature_ if temperature is None else temperature
         if self.neighbours is None or embeddings is None or not len(z):
-            return _softmax(z / self.temperature_)
+            return _softmax(z / t)
         nb = self.neighbours
         mix = (1 - nb.share) * _softmax(z) + nb.share * nb.proba(embeddings)
-        return power_calibrate(mix, self.temperature_)
+        return power_calibrate(mix, t)
 
     def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
         """Probabilities from n-gram counts (see :meth:`ngram_counts`) and embeddings."""

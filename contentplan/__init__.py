@@ -16,25 +16,25 @@ def __getattr__(name: str):
         from . import api
         return getattr(api, name)
     if name == "train_model":
-        from .training import train_model
+        from .training.train import train_model
         return train_model
     if name == "load_scheme":
-        from .schemes import load_scheme
+        from .domain.schemes import load_scheme
         return load_scheme
     if name == "ContentplanError":
         from .errors import ContentplanError
         return ContentplanError
     if name == "gap_report":
-        from .gaps import gap_report
+        from .reports.gaps import gap_report
         return gap_report
     if name == "tag":
-        from .tagging import tag_documents, tags_frame
+        from .reports.tagging import tag_documents, tags_frame
 
         def tag(paths, **kwargs):
             """Tag drafts (files or folders); returns a DataFrame, one row per file."""
             return tags_frame(tag_documents(paths, **kwargs))
         return tag
     if name == "prospects":
-        from .journeys import prospect_journeys
+        from .reports.journeys import prospect_journeys
         return prospect_journeys
     raise AttributeError(f"module 'contentplan' has no attribute {name!r}")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from .io.tables import detect_column
-from .pipeline import JourneyModel, classify_frame
-from .schemes import Scheme, load_scheme
+from .model.pipeline import JourneyModel, classify_frame
+from .domain.schemes import Scheme, load_scheme
 
 
 def load_model(path: str | Path | None = None) -> JourneyModel:

@@ -215,7 +215,7 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_sha
         contentplan train --corpus corpora -o models/my-model
     """
     from .progress import Steps
-    from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
+    from .training.train import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
     _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
                           C=DEFAULT_C if c_value is None else c_value, real=real,
@@ -288,7 +288,7 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
         contentplan adapt -i my-labels.csv -o models/mine
         contentplan classify -i queries.csv --model models/mine -o staged.csv
     """
-    from .adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
+    from .training.adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     from .progress import Steps
     from .terminal import clean_line
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
@@ -331,7 +331,7 @@ def review(input_path, log_path, text_column, scheme, model_dir, limit):
     from .commands import files_read
     from .io.writers import check_output_path
     from .progress import is_terminal
-    from .review import prepare_review, run_session
+    from .training.review import prepare_review, run_session
     from .terminal import clean_line
     if not is_terminal(sys.stdin):
         raise click.UsageError("review asks questions in a terminal, and standard input is not one; run it in a terminal")
@@ -451,15 +451,15 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
     """
     from .commands import files_read
-    from .gaps import gap_report
-    from .reports import check_report_folder
+    from .reports.gaps import gap_report
+    from .reports.render import check_report_folder
     from .terminal import clean_line
     check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     if not fetch and (fetch_delay is not None or fetch_max is not None):
         raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
     fetch_options = None
     if fetch:
-        from .fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
+        from .io.fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
         fetch_options = FetchOptions(delay=DEFAULT_DELAY if fetch_delay is None else fetch_delay,
                                      max_pages=DEFAULT_MAX_PAGES if fetch_max is None else fetch_max,
                                      bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
@@ -497,7 +497,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         contentplan tag drafts/ -o tags.xlsx
     """
     from .io.writers import write_table
-    from .tagging import check_tags, tag_documents, tags_frame, write_tags
+    from .reports.tagging import check_tags, tag_documents, tags_frame, write_tags
     from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
@@ -572,7 +572,7 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         open_output,
         write_table,
     )
-    from .journeys import prospect_journeys
+    from .reports.journeys import prospect_journeys
     inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
     check_output_path(output, inputs)
     check_distinct_outputs({"-o": output, "--timeline": timeline_path})

@@ -50,22 +50,22 @@ def worker_model(model: str | None):
     """The model, loaded once per process; the first call also sets the worker's policy: one BLAS
     thread (unless ``CONTENTPLAN_THREADS`` is set) and no row caches."""
     os.environ.setdefault("CONTENTPLAN_THREADS", "1")
-    from . import embedders
+    from .model import embedders
     embedders.ROW_CACHE = False
-    from .pipeline import JourneyModel
+    from .model.pipeline import JourneyModel
     return JourneyModel.load(model)
 
 
 @functools.lru_cache(maxsize=8)
 def _scheme(scheme: str):
-    from .schemes import load_scheme
+    from .domain.schemes import load_scheme
     return load_scheme(scheme)
 
 
 def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
                        min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """``classify_frame`` on one partition, keeping the partition's index (row ids stay unique)."""
-    from .pipeline import classify_frame
+    from .model.pipeline import classify_frame
     out = classify_frame(worker_model(model), frame, text_column, _scheme(scheme), min_confidence, tuple(brands), explain)
     out.index = frame.index
     return out
@@ -74,7 +74,7 @@ def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = "buy
 def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
                 explain: bool = True) -> pd.DataFrame:
     """The empty frame with the output's columns and dtypes (what ``map_partitions`` needs)."""
-    from .pipeline import JourneyModel, classify_frame
+    from .model.pipeline import JourneyModel, classify_frame
     probe = frame.iloc[:0].copy()
     row = {c: probe[c].dtype.type() if probe[c].dtype.kind in "biuf" else "x" for c in probe.columns}
     row[text_column] = "combien coûte votre CRM ?"

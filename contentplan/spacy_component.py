@@ -11,8 +11,8 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .pipeline import JourneyModel
-from .schemes import load_scheme
+from .model.pipeline import JourneyModel
+from .domain.schemes import load_scheme
 
 
 class JourneyStageComponent:

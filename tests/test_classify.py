@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import contentplan
-from contentplan.schemes import load_scheme
+from contentplan.domain.schemes import load_scheme
 
 BJ_COLUMNS = ["stage", "confidence", "lang", "intent", "p_awareness", "p_consideration", "p_decision",
               "p_post-purchase", "explanation"]

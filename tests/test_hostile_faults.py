@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contentplan import embedders, notices
-from contentplan.embedders import (
+from contentplan import notices
+from contentplan.model import embedders
+from contentplan.model.embedders import (
     EmbeddingCache,
     HashingEmbedder,
     cache_max_bytes,
@@ -616,7 +617,7 @@ def _edit_meta(folder: Path, change) -> None:
 
 
 def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner, cli, tiny_model_dir):
-    from contentplan.artifacts import export_runtime, load_runtime, read_meta
+    from contentplan.model.artifacts import export_runtime, load_runtime, read_meta
     bad = _copy_model(tiny_model_dir, tmp_path / "old-model")
     _edit_meta(bad, lambda m: m.pop("files"))
     res = runner.invoke(cli, ["classify", "prix crm", "--model", str(bad)])
@@ -630,7 +631,7 @@ def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner
 
 
 def test_estimator_fallback_is_checked_too(tmp_path, tiny_model_dir):
-    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.model.artifacts import load_runtime, read_meta
     from contentplan.errors import ModelError
     bad = _copy_model(tiny_model_dir, tmp_path / "no-runtime")
     (bad / "inference.npz").unlink()
@@ -681,7 +682,7 @@ def _header_only(shape, dtype="<f8") -> bytes:
 def test_model_arrays_are_bounded_before_inflating(tmp_path, tiny_model_dir, members, message):
     import zipfile
 
-    from contentplan.artifacts import file_sha256, load_runtime, read_meta
+    from contentplan.model.artifacts import file_sha256, load_runtime, read_meta
     from contentplan.errors import ModelError
     bad = _copy_model(tiny_model_dir, tmp_path / "bomb")
     npz = bad / "inference.npz"
@@ -695,8 +696,8 @@ def test_model_arrays_are_bounded_before_inflating(tmp_path, tiny_model_dir, mem
 
 
 def test_model_arrays_total_is_bounded(monkeypatch, tiny_model_dir):
-    from contentplan import runtime
-    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.model import runtime
+    from contentplan.model.artifacts import load_runtime, read_meta
     from contentplan.errors import ModelError
     monkeypatch.setattr(runtime, "MAX_NPZ_BYTES", 1000)
     with pytest.raises(ModelError) as err:
@@ -707,13 +708,13 @@ def test_model_arrays_total_is_bounded(monkeypatch, tiny_model_dir):
 
 @pytest.mark.model
 def test_shipped_model_has_hashes_and_loads_within_bounds():
-    from contentplan.artifacts import (
+    from contentplan.model.artifacts import (
         default_model_dir,
         file_sha256,
         load_runtime,
         read_meta,
     )
-    from contentplan.runtime import check_npz
+    from contentplan.model.runtime import check_npz
     folder = default_model_dir()
     meta = read_meta(folder)
     assert set(meta["files"]) == {"estimator.skops", "inference.npz", "baseline_tfidf.skops"}

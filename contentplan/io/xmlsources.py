@@ -206,7 +206,7 @@ def _sitemap_frames(root, path: Path, name: str, fetch) -> tuple[pd.DataFrame, p
     from ..notices import note, warn
     fetcher = None
     if fetch is not None:
-        from ..fetch import Fetcher
+        from .fetch import Fetcher
         fetcher = Fetcher(fetch)
     try:
         entries, unread = _collect(root, path, name, fetcher)
@@ -281,7 +281,7 @@ def _child_sitemap(loc: str, path: Path, fetcher):
         return read_xml_file(local), str(local)
     if fetcher is None:
         return None, ""
-    from ..fetch import FetchError, is_http
+    from .fetch import FetchError, is_http
     url = loc
     if not is_http(url):
         return None, "not an http(s) URL, and no file of that name next to the index"

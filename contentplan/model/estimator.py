@@ -68,7 +68,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
             if fit:
                 self.embedding_dim_ = int(embeddings.shape[1])
             elif embeddings.shape[1] != self.embedding_dim_:
-                from .errors import ModelError
+                from ..errors import ModelError
                 raise ModelError(f"embeddings have {embeddings.shape[1]} dimensions but the model was trained on "
                                  f"{self.embedding_dim_}; use the embedder the model was trained with ({self.embedder})")
             blocks.append(sp.csr_matrix(embeddings * self.emb_weight))
@@ -187,3 +187,8 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
     def explain(self, X, labels: Sequence[str], top: int = 3) -> list[list[str]]:
         """The word n-grams that pushed each text towards the given label (linear contributions)."""
         return self.runtime().explain(_texts(X), labels, top=top)
+
+
+# Its public name, and the type name saved model files record and artifacts.TRUSTED_TYPES lists
+# (``contentplan.model`` loads it on first use): models saved before the package had folders load unchanged.
+StageClassifier.__module__ = "contentplan.model"

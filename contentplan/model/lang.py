@@ -123,12 +123,12 @@ def write_profiles(corpus: str = "corpora"):
     lang-profiles``); returns the file written."""
     from pathlib import Path
 
-    from .corpus import load_split
+    from ..training.corpus import load_split
 
     q, c = load_split(corpus, "train")
     texts = {lang: q.text[q.lang == lang].tolist() + (c.title[c.lang == lang] + " " + c.body[c.lang == lang]).tolist()
              for lang in ("fr", "en")}
-    out = Path(__file__).parent / "data" / PROFILE_FILE
+    out = Path(__file__).parent.parent / "data" / PROFILE_FILE
     out.write_text(json.dumps(build_profiles(texts), ensure_ascii=False, sort_keys=True), encoding="utf-8")
     _profiles.cache_clear()
     return out

@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .formats_detect import cms_type, detect_format, normalise_format
-from .io.documents import DOC_EXTS, read_documents
-from .io.encoding import display_name
-from .io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
-from .io.xmlsources import is_xml_source, read_xml_content
-from .lang import detect_lang
-from .personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
-from .pipeline import JourneyModel
-from .schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
-from .textfold import fold_accents
+from ..errors import InputError
+from ..domain.formats import cms_type, detect_format, normalise_format
+from ..io.documents import DOC_EXTS, read_documents
+from ..io.encoding import display_name
+from ..io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
+from ..io.xmlsources import is_xml_source, read_xml_content
+from ..model.lang import detect_lang
+from ..domain.personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
+from ..model.pipeline import JourneyModel
+from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
+from ..textfold import fold_accents
 
 ALL_PERSONAS = "all"
 DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
@@ -74,7 +74,7 @@ def _html_text(body: str) -> str:
     """The text of a body a CMS exports as HTML (WordPress Content, HubSpot Post Body, Shopify Body HTML)."""
     if "<" not in body or not _HTML_CELL.search(body[:5000]):
         return body
-    from .io.documents import html_to_text
+    from ..io.documents import html_to_text
     title, text = html_to_text(body)
     return text or title
 
@@ -311,21 +311,21 @@ class GapReport:
 
     def intent_lines(self) -> list[str]:
         """Agreement between the questions' input intent and their stage (``compare_intent=True``)."""
-        from .intent import agreement_lines
+        from ..domain.intent import agreement_lines
         res = self.meta.get("intent_agreement")
         return agreement_lines(res, self.scheme) if res else []
 
     def to_markdown(self, lang: str | None = None) -> str:
-        from .reports import render_markdown
+        from .render import render_markdown
         return render_markdown(self, lang)
 
     def to_html(self, lang: str | None = None) -> str:
-        from .reports import render_html
+        from .render import render_html
         return render_html(self, lang)
 
     def write(self, out_dir: str | Path, csv_safe: bool = False, csv_dialect: str = "plain", lang: str | None = None) -> list[Path]:
         """Write the report folder (see :func:`contentplan.reports.write_report`)."""
-        from .reports import write_report
+        from .render import write_report
         return write_report(self, out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang)
 
 
@@ -476,7 +476,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
     content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
     if compare_intent:
-        from .intent import intent_agreement
+        from ..domain.intent import intent_agreement
         meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
                                                     qdf.stage.tolist(), qdf.question.tolist())
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta, personas=plist, lang=lang)
@@ -489,7 +489,7 @@ def _content_langs(inv: pd.DataFrame) -> list[str]:
     todo = [i for i, l in enumerate(langs) if l is None]
     if not todo:
         return langs
-    from .embedders import cache_store, row_cache_enabled
+    from ..model.embedders import cache_store, row_cache_enabled
     texts = [f"{inv.title.iat[i]} {inv.body.iat[i]}" for i in todo]
     cache = cache_store() if row_cache_enabled() else None
     codes = ("fr", "en", "other")
@@ -517,7 +517,7 @@ def _counted(qdf: pd.DataFrame) -> pd.Series:
 
 
 def _lexical_embed(texts):
-    from .embedders import HashingEmbedder
+    from ..model.embedders import HashingEmbedder
     return HashingEmbedder().embed(list(texts))
 
 
@@ -812,7 +812,7 @@ def calibrate_match_threshold(pairs_file: str | Path, embedder: str = "use-multi
     maximises accuracy, which on this balanced set is the balanced accuracy (Youden's J)."""
     from sklearn.metrics import roc_auc_score
 
-    from .embedders import embed_texts, get_embedder
+    from ..model.embedders import embed_texts, get_embedder
 
     rows = [json.loads(line) for line in Path(pairs_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     emb = get_embedder(embedder)
@@ -839,7 +839,7 @@ def write_match_threshold(pairs: str | Path = "corpora/matching/pairs.jsonl", em
     """Recalibrate the answered threshold of ``embedder`` on the labeled pairs and store it in the
     package's data (``contentplan dev calibrate-match``). Returns the calibration figures."""
     res = calibrate_match_threshold(pairs, embedder)
-    path = Path(__file__).parent / "data" / THRESHOLD_FILE
+    path = Path(__file__).parent.parent / "data" / THRESHOLD_FILE
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[embedder] = res
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import default_model_dir, load_runtime, read_meta
-from .io.tables import carried_names, detect_column
+from ..io.tables import carried_names, detect_column
 from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
 from .runtime import LinearStageModel
-from .schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, model_labels
+from ..domain.schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, model_labels
 
 SHORT_MAX_CHARS = 2000   # a text of at most ~40 words longer than this is junk: read its start (as the encoder does)
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title
@@ -82,7 +82,7 @@ class JourneyModel:
         self.labels: list[str] = list(estimator.classes_)
         missing = [c for c in canonical_ids() if c not in self.labels]
         if missing:
-            from .errors import ModelError
+            from ..errors import ModelError
             raise ModelError(f"model {path} lacks canonical stage(s) {', '.join(missing)}; retrain with 'contentplan train'")
         # Columns of every probability array returned: canonical stages, then ``none`` (a zero
         # column for a model trained without it).
@@ -318,7 +318,7 @@ def _strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
     titles = [""] * len(texts)
     for i, t in enumerate(texts):
         if "<" in t and _HTML_CELL.search(t[:5000]):
-            from .io.documents import html_to_text
+            from ..io.documents import html_to_text
             title, body = html_to_text(t[:4 * MAX_DOC_CHARS])
             texts[i], titles[i] = (body, title) if body else (title, "")
     return texts, titles

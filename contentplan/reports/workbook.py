@@ -14,7 +14,7 @@ def summary_writer(report, lang: str):
     """A ``first`` callback for :func:`~contentplan.io.writers.write_xlsx` writing the Summary sheet."""
     from .gaps import brief_why
     from .i18n import fmt_pct, t
-    from .reports import persona_axis, stage_shares
+    from .render import persona_axis, stage_shares
 
     lab = report.labels(lang)
     m = report.meta

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from .artifacts import BASELINE, check_model_folder, save_model
+from ..model.artifacts import BASELINE, check_model_folder, save_model
 from .corpus import content_text, corpus_hash, load_split
-from .errors import CorpusError, OutputError
+from ..errors import CorpusError, OutputError
 from .evaluation import score
-from .model import KNN_K, KNN_SHARPNESS, StageClassifier
-from .rules import rule_stage
-from .runtime import fit_temperature, power_calibrate
-from .schemes import canonical_ids, list_schemes, load_scheme, model_labels
+from ..model.estimator import KNN_K, KNN_SHARPNESS, StageClassifier
+from ..model.rules import rule_stage
+from ..model.runtime import fit_temperature, power_calibrate
+from ..domain.schemes import canonical_ids, list_schemes, load_scheme, model_labels
 
 BASELINE_FILE = BASELINE   # its sha256 is meta.json's files['baseline_tfidf.skops']
 
@@ -209,7 +209,7 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         baseline.temperature_ = 1.0
     if evaluate and (corpus / "test").is_dir():
         step("test", "scoring the test split")
-        from .pipeline import JourneyModel
+        from ..model.pipeline import JourneyModel
         model = JourneyModel(est, meta)
         base_model = JourneyModel(baseline, meta) if baseline is not None else None
         meta["metrics_test"] = test_metrics(model, corpus, base_model)
@@ -332,7 +332,7 @@ def model_card(meta: dict) -> str:
 def real_training_frame(real: pd.DataFrame, weight: float = 1.0) -> pd.DataFrame:
     """Labeled real items as training rows (``unclear`` left out): a message is one text; a page
     is its title + body and its title alone, as for corpus content. ``group`` is the source file."""
-    from .pipeline import with_url
+    from ..model.pipeline import with_url
     from .realtext import page_body
     real = real[real.stage != "unclear"]
     msg, pages = real[real.kind == "message"], real[real.kind == "page"]
@@ -374,8 +374,8 @@ def out_of_source(params: dict, base: pd.DataFrame, real: pd.DataFrame, real_tra
     ``base``: corpus training rows (text, stage, weight); ``real_train``: trainable real rows
     (None: corpus only, one fit predicts everything); ``embed``: texts -> embeddings (cached)."""
     from .evaluation import real_proba
-    from .pipeline import JourneyModel
-    from .schemes import model_labels
+    from ..model.pipeline import JourneyModel
+    from ..domain.schemes import model_labels
 
     out = np.zeros((len(real), len(model_labels())))
     holdouts = sorted(set(real_train.group)) if real_train is not None else []

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, did_you_mean
-from .io.documents import safe_yaml
-from .io.encoding import decode, read_bytes
+from ..errors import InputError, did_you_mean
+from ..io.documents import safe_yaml
+from ..io.encoding import decode, read_bytes
 
 UNASSIGNED = "unassigned"
 # Cosine similarity (multilingual USE) below which no persona is assigned; chosen on the bundled

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CorpusError, did_you_mean
-from .schemes import NONE, canonical_ids, formats
+from ..errors import CorpusError, did_you_mean
+from ..domain.schemes import NONE, canonical_ids, formats
 
 QUESTION_KEYS = ("text", "stage", "lang", "kind", "industry", "market")
 CONTENT_KEYS = ("title", "body", "stage", "format", "lang", "industry", "market")

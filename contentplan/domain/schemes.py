@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .errors import SchemeError, did_you_mean
+from ..errors import SchemeError, did_you_mean
 
 UNCLEAR = "unclear"
 # Text on no buyer or customer journey (legal notices, job ads, news, greetings...): an answer, not a
@@ -297,8 +297,8 @@ def _parse(data, source: str) -> Scheme:
 
 
 def _load_yaml_text(text: str, source: str):
-    from .errors import InputError
-    from .io.documents import safe_yaml
+    from ..errors import InputError
+    from ..io.documents import safe_yaml
     try:
         return safe_yaml(text, source, "YAML")
     except InputError as err:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from .errors import InputError, did_you_mean
-from .schemes import BUILTIN, Scheme, canonical_ids, load_scheme
+from ..errors import InputError, did_you_mean
+from ..domain.schemes import BUILTIN, Scheme, canonical_ids, load_scheme
 
 
 @dataclass
@@ -115,8 +115,8 @@ class EvaluationReport:
 def load_baseline(model):
     """The TF-IDF-only baseline saved beside a model by ``contentplan train`` (checked against the
     sha256 its ``meta.json`` records), or None when the folder has none."""
-    from .artifacts import load_baseline_estimator
-    from .pipeline import JourneyModel
+    from ..model.artifacts import load_baseline_estimator
+    from ..model.pipeline import JourneyModel
 
     if model.path is None:
         return None
@@ -127,8 +127,8 @@ def load_baseline(model):
 def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, data_name: str,
                      titles: list[str] | None = None) -> EvaluationReport:
     """Score model, TF-IDF-only baseline and cue-word rules on labeled texts (gold in scheme or canonical ids)."""
-    from .lang import detect_lang
-    from .rules import rule_stage
+    from ..model.lang import detect_lang
+    from ..model.rules import rule_stage
 
     gold_s = gold_to_scheme(gold, scheme, data_name)
     base = load_baseline(model)   # before the model's predictions: a refused baseline fails at once
@@ -183,7 +183,7 @@ def real_scores(proba: np.ndarray, frame: pd.DataFrame, scheme: Scheme, threshol
     ``frame`` has columns stage (canonical, ``none`` or ``unclear``), file, lang, kind. Items
     labeled ``unclear`` are left out of F1 and calibration and measure abstention only. F1 is
     over the scheme's stages plus ``none``, on the argmax answer (no abstention)."""
-    from .schemes import NONE, UNCLEAR
+    from ..domain.schemes import NONE, UNCLEAR
 
     dec = scheme.decide(proba, 0.0)
     pred = np.array([d or UNCLEAR for d in dec.dominant], dtype=object)
@@ -226,7 +226,7 @@ def real_proba(model, frame: pd.DataFrame) -> np.ndarray:
     """Model probabilities for labeled real items: messages as short texts, pages as documents
     (title + body, passage by passage), exactly as ``classify`` and ``gaps`` read them."""
     from .realtext import page_body
-    from .schemes import model_labels
+    from ..domain.schemes import model_labels
 
     out = np.zeros((len(frame), len(model_labels())))
     msg = np.flatnonzero(frame.kind.to_numpy() == "message")

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .schemes import NONE, Scheme
+from ..errors import InputError
+from ..domain.schemes import NONE, Scheme
 
 CANDIDATES = 2000      # the most uncertain texts considered (similarity matrices stay ~16 MB)
 NEIGHBOURS = 10        # neighbours averaged for representativeness
@@ -231,11 +231,11 @@ def prepare_review(input_path: str, log_path: str | Path, text_column: str | Non
                    model_dir: str | None = None, limit: int = 200) -> ReviewQueue:
     """The texts of ``input_path`` to ask about, most useful first (:func:`review_order`), leaving out
     those the answers file ``log_path`` holds an answer for (a later session resumes)."""
-    from .io.encoding import display_name
-    from .io.tables import detect_column, read_table
-    from .pipeline import JourneyModel, _clean, label_frame
-    from .schemes import load_scheme
-    from .textfold import fold_accents
+    from ..io.encoding import display_name
+    from ..io.tables import detect_column, read_table
+    from ..model.pipeline import JourneyModel, _clean, label_frame
+    from ..domain.schemes import load_scheme
+    from ..textfold import fold_accents
 
     name = display_name(input_path)
     frame = read_table(input_path)
@@ -284,7 +284,7 @@ KEYS_HELP = "Enter accept · {digits} pick · s skip · u undo · q quit"
 def run_session(queue: ReviewQueue, read_key, write) -> dict:
     """Ask about each item in turn: ``read_key()`` returns one key ('' at end of input), ``write(str)``
     shows text. Every answer is appended to the log before the next item is shown. Returns counts."""
-    from .terminal import clean_line
+    from ..terminal import clean_line
 
     digits = " ".join(f"{k}={c}" for k, c in _keymap(queue.choices).items())
     counts = {"labeled": 0, "skipped": 0, "undone": 0}

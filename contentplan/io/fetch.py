@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from . import __version__
-from .io.encoding import size_text
+from .. import __version__
+from .encoding import size_text
 
 # No contact URL is invented: the project has none published yet (add it here when it has).
 USER_AGENT = f"contentplan/{__version__} (content inventory from a sitemap, fetched on the user's request)"
@@ -99,7 +99,7 @@ class Fetcher:
         self._opener = urllib.request.build_opener(_Redirects)
         self._cache = None
         if self.options.cache:
-            from .embedders import EmbeddingCache, cache_enabled, default_cache_dir
+            from ..model.embedders import EmbeddingCache, cache_enabled, default_cache_dir
             if cache_enabled():
                 self._cache = EmbeddingCache(default_cache_dir() / "pages.sqlite")
 
@@ -207,7 +207,7 @@ class Fetcher:
         kind = ctype.split(";")[0].strip().lower()
         if kind and kind not in HTML_TYPES:
             return Page(url, f"failed: not an HTML page ({kind})")
-        from .io.documents import html_to_text
+        from .documents import html_to_text
         title, text = html_to_text(_decode_html(body, ctype))
         if self._cache is not None:
             self._cache.put_text(CACHE_NAMESPACE, url, json.dumps({"title": title, "text": text}, ensure_ascii=False))

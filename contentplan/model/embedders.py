@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ContentplanError, did_you_mean
+from ..errors import ContentplanError, did_you_mean
 
 DEFAULT_EMBEDDER = "use-multilingual"
 
@@ -198,7 +198,7 @@ def cache_max_bytes() -> int:
         return DEFAULT_CACHE_MAX
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", raw.lower())
     if not m:
-        from .notices import warn
+        from ..notices import warn
         warn(f"CONTENTPLAN_CACHE_MAX={raw!r} is not a size; using the default 1G (write e.g. 500M, 2G, or a number of MB)",
              once="cache-max")
         return DEFAULT_CACHE_MAX
@@ -246,7 +246,7 @@ class EmbeddingCache:
     # ----- failures -----
     def _fail(self, err: BaseException) -> None:
         """Stop using the cache for the rest of the process, with one warning per process."""
-        from .notices import warn
+        from ..notices import warn
         reason = str(err) or err.__class__.__name__
         self._broken = reason
         if self._db is not None:

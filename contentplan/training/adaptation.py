@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import InputError, ModelError, OutputError
-from .schemes import NONE, UNCLEAR, Scheme, canonical_stages, label_key, load_scheme, model_labels
+from ..errors import InputError, ModelError, OutputError
+from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_stages, label_key, load_scheme, model_labels
 
 DEFAULT_LABEL_WEIGHT = 3.0    # one user label counts as this many training items of the base model
 DEFAULT_PRIOR_STRENGTH = 0.1  # scales the base's estimated Fisher information in the prior (see prior_precision)
@@ -68,7 +68,7 @@ class LabeledData:
 
 
 def _file_sha256(path: str | Path) -> str:
-    from .io.tables import source_path
+    from ..io.tables import source_path
     h = hashlib.sha256()
     with open(source_path(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -89,8 +89,8 @@ def read_labels(path: str | Path, text_column: str | None = None, label_column: 
     differs from the model's own answer (the highest of the row's ``p_`` columns); ``all_rows``
     takes every row's stage. Rows with a blank text or label are left out; a text labeled more than
     once keeps its last label (a ``review`` file is append-only: a later answer, an undo, wins)."""
-    from .io.encoding import display_name
-    from .io.tables import _norm, detect_column, read_table
+    from ..io.encoding import display_name
+    from ..io.tables import _norm, detect_column, read_table
 
     name = display_name(path)
     frame = read_table(path)
@@ -181,7 +181,7 @@ def resolve_scheme(labels: Sequence[str], scheme: str | Scheme | None) -> Scheme
 def training_texts(texts: Sequence[str]) -> list[str]:
     """What the model reads for each text, as ``classify`` reads it: whitespace normalised, a cell
     holding an HTML page read as its title and main text."""
-    from .pipeline import _clean, _strip_html
+    from ..model.pipeline import _clean, _strip_html
     body, titles = _strip_html([str(t) for t in texts])
     return [_clean(f"{ti}. {b}" if ti else b) for ti, b in zip(titles, body)]
 
@@ -189,7 +189,7 @@ def training_texts(texts: Sequence[str]) -> list[str]:
 def feature_matrix(runtime, texts: Sequence[str], embeddings: np.ndarray | None = None) -> sp.csr_matrix:
     """The features a :class:`~contentplan.runtime.LinearStageModel` computes for ``texts``
     (embedding block, word and character TF-IDF): logits = X @ coef.T + intercept."""
-    from .runtime import _tfidf
+    from ..model.runtime import _tfidf
     texts = list(texts)
     blocks = []
     if runtime.embedder:
@@ -367,7 +367,7 @@ def _proba(X: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray, temperatur
     output step (``rt``: the base model's runtime), so the base's nearest-neighbour vote is blended
     in exactly as the saved model will (the embedding block of X, divided by its weight, gives the
     texts' embeddings back)."""
-    from .runtime import _softmax
+    from ..model.runtime import _softmax
     Z = np.asarray(X @ coef.T) + intercept
     if getattr(rt, "neighbours", None) is None:
         return _softmax(Z / temperature)
@@ -435,8 +435,8 @@ def check_adapt_output(output: str | Path, base_dir: Path, data_path: str | Path
     labeled file; and (as ``train -o``) any existing folder that is not a model folder."""
     import os
 
-    from .artifacts import check_model_folder
-    from .io.tables import source_path
+    from ..model.artifacts import check_model_folder
+    from ..io.tables import source_path
     out = Path(os.path.realpath(output))
     base = Path(os.path.realpath(base_dir))
     if out == base or base in out.parents or out in base.parents:
@@ -461,7 +461,7 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
     ``meta.json`` records the base model, the labeled file's sha256, the label mapping, the method
     and its metrics: cross-validated scores on the labels (base vs adapted) and, when the corpus
     test split is found under ``corpus``, macro-F1 on its questions (base vs adapted)."""
-    from .artifacts import RUNTIME, default_model_dir, file_sha256, load_estimator, read_meta, save_model
+    from ..model.artifacts import RUNTIME, default_model_dir, file_sha256, load_estimator, read_meta, save_model
 
     say = progress or (lambda m: None)
     start = time.monotonic()
@@ -559,7 +559,7 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
 def corpus_check(base_dir: Path, est, base_meta: dict, corpus: str | Path) -> dict:
     """Buyer-journey macro-F1 on the corpus test questions, base model vs adapted estimator."""
     from .corpus import load_split
-    from .pipeline import JourneyModel
+    from ..model.pipeline import JourneyModel
 
     tq, _ = load_split(corpus, "test")
     bj = load_scheme("buyer-journey")

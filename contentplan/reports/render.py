@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .errors import OutputError
-from .io.writers import XlsxLimitError, csv_text, same_file, write_xlsx
-from .terminal import clean_line
+from .. import __version__
+from ..errors import OutputError
+from ..io.writers import XlsxLimitError, csv_text, same_file, write_xlsx
+from ..terminal import clean_line
 
 CSV_FILES = {"gaps": "gaps.csv", "briefs": "briefs.csv", "questions": "questions.csv", "content": "content.csv"}
 REPORT_FILES = ("report.md", "report.html", *CSV_FILES.values(), "report.xlsx")   # every file a gap report writes
@@ -365,7 +365,7 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False, csv_dialec
     Only a new or empty folder, or a previous report (it holds the manifest ``.contentplan-report.json``,
     written last), is replaced; files the user added to a previous report are kept."""
     from .i18n import check_lang
-    from .io.writers import check_csv_dialect
+    from ..io.writers import check_csv_dialect
     check_lang(lang)
     check_csv_dialect(csv_dialect)
     shown = Path(out_dir)
@@ -393,7 +393,7 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False, csv_dialec
         except XlsxLimitError as err:
             # The CSV files hold every row and character; a workbook that cannot is not written (and the
             # previous report's workbook goes with the swap, so it is not mistaken for this report).
-            from .notices import warn
+            from ..notices import warn
             warn(f"{shown / 'report.xlsx'}: not written: {err.what}; the CSV files of the report hold all the data")
             written_xlsx = False
         if previous:
@@ -419,7 +419,7 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False, csv_dialec
                 shutil.rmtree(leftover, ignore_errors=True)
     removed = remove_stale_leftovers(final)
     if removed:
-        from .notices import note
+        from ..notices import note
         note(f"{shown}: removed {len(removed)} leftover folder(s) of an earlier report write that was killed "
              f"(beside it, untouched for over {STALE_AFTER_S // 3600} hour): {', '.join(removed)}")
     return [shown / name for name in ("gaps.csv", "briefs.csv", "questions.csv", "content.csv", "report.md",

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from .schemes import NONE, UNCLEAR, Scheme
-from .textfold import fold_accents
+from ..textfold import fold_accents
 
 INTENTS = ("informational", "commercial", "transactional", "navigational")
 COMPATIBLE = {

@@ -18,7 +18,7 @@ _MONTHS = {"en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
 
 def check_lang(lang: str | None) -> str | None:
     if lang is not None and lang not in LANGS:
-        from .errors import InputError
+        from ..errors import InputError
         raise InputError(f"report language '{lang}' is not supported; use one of {', '.join(LANGS)}")
     return lang
 
@@ -237,7 +237,7 @@ class Labels:
     names), formats (formats.yaml); an unknown id is shown as it is."""
 
     def __init__(self, scheme, personas=(), lang: str = "en"):
-        from .schemes import formats
+        from ..domain.schemes import formats
         self.lang = lang
         self._stages = {s.id: s for s in scheme.stages}
         self._personas = {p.id: p for p in personas}

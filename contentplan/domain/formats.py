@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .schemes import formats
-from .textfold import fold_accents
+from ..textfold import fold_accents
 
 _SYNONYMS = {
     "blog_article": ["blog", "blog post", "blogpost", "article", "article de blog", "post", "listicle", "news", "actualite", "billet"],

@@ -49,7 +49,7 @@ def blas_threads(requested: int | None = None) -> int:
         try:
             return max(1, int(raw))
         except ValueError:
-            from .notices import warn
+            from ..notices import warn
             warn(f"CONTENTPLAN_THREADS={raw!r} is not a whole number; choosing the thread count automatically",
                  once="threads")
     if requested:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import ModelError
+from ..errors import ModelError
 
 RUNTIME = "inference.npz"
 RUNTIME_VERSION = 2          # 2: optional nearest-neighbour arrays (knn_*); version 1 files still load

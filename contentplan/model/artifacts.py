@@ -15,7 +15,7 @@ import warnings
 from importlib import resources
 from pathlib import Path
 
-from .errors import ModelError
+from ..errors import ModelError
 from .runtime import RUNTIME, LinearStageModel
 
 FORMAT_VERSION = 1
@@ -75,7 +75,7 @@ def library_versions() -> dict:
     import sklearn
     import skops
 
-    from . import __version__
+    from .. import __version__
     return {"contentplan": __version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
             "skops": skops.__version__}
 
@@ -83,7 +83,7 @@ def library_versions() -> dict:
 def default_model_dir() -> Path:
     """The committed default model: ``models/default`` next to the package (repo checkout), or the
     copy installed inside the package."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent   # the package folder
     for cand in (here.parent / "models" / DEFAULT_MODEL_NAME, here / "models" / DEFAULT_MODEL_NAME):
         if (cand / META).is_file():
             return cand
@@ -266,7 +266,7 @@ def load_estimator(path: str | Path, meta: dict):
             est = sio.load(est_file, trusted=[t for t in untrusted])
     except Exception as err:
         raise ModelError(f"{est_file}: cannot load model ({err.__class__.__name__}: {err}); retrain with 'contentplan train'") from None
-    from .model import StageClassifier
+    from .estimator import StageClassifier
     if not isinstance(est, StageClassifier):
         raise ModelError(f"{est_file}: holds a {type(est).__name__}, not a StageClassifier; retrain with 'contentplan train'")
     if list(est.classes_) != list(meta["labels"]):

@@ -42,7 +42,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from contentplan import adaptation as A  # noqa: E402
+from contentplan.training import adaptation as A  # noqa: E402
 from contentplan.model.artifacts import default_model_dir, load_estimator, read_meta, save_model  # noqa: E402
 from contentplan.training.corpus import corpus_hash, load_split  # noqa: E402
 from contentplan.training.evaluation import real_proba, score  # noqa: E402

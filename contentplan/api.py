@@ -1,4 +1,5 @@
-"""Python API: ``contentplan.classify`` and ``contentplan.load_model``."""
+"""Python API functions that are not a library function as they stand: ``contentplan.classify``,
+``contentplan.load_model`` and ``contentplan.tag`` (the others are listed in ``contentplan._API``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,3 +48,10 @@ def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = "
         frame = pd.DataFrame({"text": list(texts)})
         col = "text"
     return classify_frame(m, frame, col, sch, min_confidence, brands, explain)
+
+
+def tag(paths, **kwargs) -> pd.DataFrame:
+    """Tag drafts (files or folders); returns a DataFrame, one row per file. Keyword arguments are
+    :func:`contentplan.reports.tagging.tag_documents`' (scheme, personas, model, min_confidence)."""
+    from .reports.tagging import tag_documents, tags_frame
+    return tags_frame(tag_documents(paths, **kwargs))

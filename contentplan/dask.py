@@ -50,8 +50,8 @@ def worker_model(model: str | None):
     """The model, loaded once per process; the first call also sets the worker's policy: one BLAS
     thread (unless ``CONTENTPLAN_THREADS`` is set) and no row caches."""
     os.environ.setdefault("CONTENTPLAN_THREADS", "1")
-    from .model import embedders
-    embedders.ROW_CACHE = False
+    from .io import cache
+    cache.ROW_CACHE = False
     from .model.pipeline import JourneyModel
     return JourneyModel.load(model)
 

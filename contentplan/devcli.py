@@ -60,5 +60,5 @@ def calibrate_match(pairs, embedder):
 @click.option("--corpus", type=click.Path(file_okay=False, exists=True), default="corpora", show_default=True)
 def lang_profiles(corpus):
     """Rebuild the language detector's n-gram profiles from the corpus train split."""
-    from .model.lang import write_profiles
+    from .training.corpus import write_profiles
     click.echo(f"wrote {write_profiles(corpus)}")

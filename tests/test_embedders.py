@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from contentplan.model.embedders import EmbeddingCache, HashingEmbedder, embed_texts, get_embedder
+from contentplan.io.cache import EmbeddingCache
+from contentplan.model.embedders import HashingEmbedder, embed_texts, get_embedder
 from contentplan.errors import ContentplanError
 
 

@@ -17,13 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contentplan import notices
-from contentplan.model import embedders
-from contentplan.model.embedders import (
-    EmbeddingCache,
-    HashingEmbedder,
-    cache_max_bytes,
-    embed_texts,
-)
+from contentplan.io import cache as cache_mod
+from contentplan.io.cache import EmbeddingCache, cache_max_bytes
+from contentplan.model.embedders import HashingEmbedder, embed_texts
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +88,7 @@ def test_locked_cache_does_not_hang(tmp_path, capsys):
         holder.kill()
         holder.wait()
     assert np.allclose(out, _uncached(["a", "b"]))
-    assert elapsed < 2 * embedders.CACHE_TIMEOUT_S + 1, elapsed
+    assert elapsed < 2 * cache_mod.CACHE_TIMEOUT_S + 1, elapsed
     assert _warnings(capsys.readouterr().err) == [(
         f"warning: embedding cache {path} cannot be used (database is locked); continuing without it (slower); "
         "another process is writing to it; it will be used again on the next run")]
@@ -124,8 +120,8 @@ class _FailingDb:
 
 @pytest.mark.parametrize("message", ["database or disk is full", "attempt to write a readonly database"])
 def test_full_or_read_only_disk_falls_back(tmp_path, monkeypatch, capsys, message):
-    real = embedders._connect
-    monkeypatch.setattr(embedders, "_connect", lambda path: _FailingDb(real(path), message))
+    real = cache_mod._connect
+    monkeypatch.setattr(cache_mod, "_connect", lambda path: _FailingDb(real(path), message))
     path = tmp_path / "embeddings.sqlite"
     cache, emb = EmbeddingCache(path), Counting()
     for texts in (["x", "y"], ["y", "z"], ["z"]):
@@ -143,7 +139,7 @@ def test_read_only_cache_file(tmp_path, monkeypatch, capsys):
     first = EmbeddingCache(path)
     first.put_many("counting", ["a"], _uncached(["a"]))
     first.close()
-    monkeypatch.setattr(embedders, "_connect", lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=1))
+    monkeypatch.setattr(cache_mod, "_connect", lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=1))
     assert np.allclose(embed_texts(Counting(), ["a", "b"], cache=EmbeddingCache(path)), _uncached(["a", "b"]))
     (line,) = _warnings(capsys.readouterr().err)
     assert line.startswith(f"warning: embedding cache {path} cannot be used (attempt to write a readonly database)")
@@ -180,7 +176,7 @@ def test_cli_with_a_corrupt_cache_warns_once(tmp_path, monkeypatch, runner, cli,
 
 def test_cache_evicts_least_recently_used_rows_over_its_limit(tmp_path, monkeypatch):
     clock = itertools.count(1_000_000, 10_000)
-    monkeypatch.setattr(embedders, "_now", lambda: next(clock))
+    monkeypatch.setattr(cache_mod, "_now", lambda: next(clock))
     limit = 256 * 1024
     cache = EmbeddingCache(tmp_path / "embeddings.sqlite", max_bytes=limit)
     rng = np.random.default_rng(0)

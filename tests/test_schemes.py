@@ -10,7 +10,7 @@ from contentplan.domain.schemes import BUILTIN, canonical_ids, formats, list_sch
 
 def test_four_builtin_schemes_each_project_every_canonical_stage():
     names = [s.name for s in list_schemes()]
-    assert names == ["buyer-journey", "oni", "customer-journey", "online-journey"]
+    assert names == ["buyer-journey", "customer-journey", "oni", "online-journey"]   # the default, then by name
     for s in list_schemes():
         m = s.projection_matrix()
         assert m.shape == (len(canonical_ids()) + 1, len(s.stages))  # + the "none" row (no stage)

@@ -214,8 +214,18 @@ class Scheme:
         return list(self.stage(stage_id).formats)
 
 
-BUILTIN = ("buyer-journey", "oni", "customer-journey", "online-journey")
 DEFAULT_SCHEME = "buyer-journey"
+
+
+def _builtin_names() -> tuple[str, ...]:
+    """The built-in schemes: one YAML file each in the package's data/schemes folder (adding a file
+    adds a scheme), the default first, then by name."""
+    node = resources.files("contentplan").joinpath("data").joinpath("schemes")
+    names = sorted(f.name[:-len(".yaml")] for f in node.iterdir() if f.name.endswith(".yaml"))
+    return tuple(sorted(names, key=lambda n: n != DEFAULT_SCHEME))
+
+
+BUILTIN = _builtin_names()
 
 
 def _parse(data, source: str) -> Scheme:

@@ -99,7 +99,7 @@ class Fetcher:
         self._opener = urllib.request.build_opener(_Redirects)
         self._cache = None
         if self.options.cache:
-            from ..model.embedders import EmbeddingCache, cache_enabled, default_cache_dir
+            from .cache import EmbeddingCache, cache_enabled, default_cache_dir
             if cache_enabled():
                 self._cache = EmbeddingCache(default_cache_dir() / "pages.sqlite")
 

@@ -118,17 +118,11 @@ def detect_lang(text: str) -> str:
     return "fr" if sum(map(_word_score, words)) > 0 else "en"
 
 
-def write_profiles(corpus: str = "corpora"):
-    """Rebuild the shipped n-gram profiles from the corpus train split (``contentplan dev
-    lang-profiles``); returns the file written."""
+def save_profiles(profiles: dict):
+    """Write ``profiles`` (from :func:`build_profiles`) as the shipped profile file; returns its path."""
     from pathlib import Path
 
-    from ..training.corpus import load_split
-
-    q, c = load_split(corpus, "train")
-    texts = {lang: q.text[q.lang == lang].tolist() + (c.title[c.lang == lang] + " " + c.body[c.lang == lang]).tolist()
-             for lang in ("fr", "en")}
-    out = Path(__file__).parent.parent / "data" / PROFILE_FILE
-    out.write_text(json.dumps(build_profiles(texts), ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    out = Path(__file__).resolve().parent.parent / "data" / PROFILE_FILE
+    out.write_text(json.dumps(profiles, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     _profiles.cache_clear()
     return out

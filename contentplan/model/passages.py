@@ -79,7 +79,7 @@ def cached_passages(text: str, lang: str = "en") -> list[str]:
     import json
     import sqlite3
 
-    from .embedders import cache_store, row_cache_enabled
+    from ..io.cache import cache_store, row_cache_enabled
     if not row_cache_enabled():
         return passages(text, lang)
     key = f"passages-v1:{lang}:{PASSAGE_WORDS}"

@@ -93,7 +93,7 @@ class JourneyModel:
 
     def _prediction_cache(self):
         """The on-disk cache for this model's probabilities (None when disabled or the model is in memory)."""
-        from .embedders import cache_store, row_cache_enabled
+        from ..io.cache import cache_store, row_cache_enabled
         if not self.fingerprint or not row_cache_enabled():
             return None
         store = cache_store()

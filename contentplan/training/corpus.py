@@ -127,3 +127,14 @@ def data_card(root: str | Path) -> str:
             out.append(f"| {ind} | {qi[ind]} | {ci[ind]} |")
         out.append("")
     return "\n".join(out)
+
+
+def write_profiles(corpus: str = "corpora"):
+    """Rebuild the shipped n-gram profiles of the language detector from the corpus train split
+    (``contentplan dev lang-profiles``); returns the file written."""
+    from ..model.lang import build_profiles, save_profiles
+
+    q, c = load_split(corpus, "train")
+    texts = {lang: q.text[q.lang == lang].tolist() + (c.title[c.lang == lang] + " " + c.body[c.lang == lang]).tolist()
+             for lang in ("fr", "en")}
+    return save_profiles(build_profiles(texts))

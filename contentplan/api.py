@@ -9,7 +9,7 @@ import pandas as pd
 
 from .io.tables import detect_column
 from .model.pipeline import JourneyModel, classify_frame
-from .domain.schemes import Scheme, load_scheme
+from .domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 
 
 def load_model(path: str | Path | None = None) -> JourneyModel:
@@ -17,7 +17,7 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
     return JourneyModel.load(path)
 
 
-def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = "buyer-journey",
+def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = DEFAULT_SCHEME,
              text_column: str | None = None, model: str | Path | JourneyModel | None = None,
              min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """Classify texts into journey stages.

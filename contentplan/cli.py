@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .domain import DEFAULT_SCHEME
 
 OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
@@ -143,7 +144,7 @@ def cli():
 @click.option("-i", "--input", "input_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True),
               help="Table or text file to classify (CSV/TSV/XLSX/JSON/JSONL/TXT, '-' for stdin).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
@@ -313,7 +314,7 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
 @click.option("-o", "--output", "log_path", type=click.Path(dir_okay=False), default=None,
               help="Answers file, appended to after every answer (default: INPUT-NAME.labels.csv in the current folder).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("-n", "--max", "limit", type=click.IntRange(1, None), default=200, show_default=True, help="Texts to ask about at most.")
 def review(input_path, log_path, text_column, scheme, model_dir, limit):
@@ -415,7 +416,7 @@ def schemes(name, lang):
                    "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
                    "its demand counted once (see the README).")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
@@ -474,7 +475,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
@@ -549,7 +550,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
 @click.option("--text-column", help="Column with the question text.")
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file.")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
 @click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
 @click.option("--timeline", "timeline_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
 @click.option("--dayfirst/--monthfirst", "dayfirst", default=None,

@@ -13,7 +13,7 @@ from .io.writers import StreamWriter, render_table
 from .model.pipeline import JourneyModel, classify_frame
 from .progress import ROW_STEP, count_rows
 from .domain.schemes import NONE as NONE_LABEL
-from .domain.schemes import formats, list_schemes, load_scheme
+from .domain.schemes import DEFAULT_SCHEME, formats, list_schemes, load_scheme
 from .terminal import clean_line
 
 CHUNK_ROWS = 4096
@@ -75,7 +75,7 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
     model = JourneyModel.load(model_dir)
     which = model_summary(model.meta, model.path)
     if real:
-        return run_evaluate_real(model, corpus, scheme or "buyer-journey", fmt, which)
+        return run_evaluate_real(model, corpus, scheme or DEFAULT_SCHEME, fmt, which)
     reports = []
     if data_path:
         frame = read_table(data_path)
@@ -90,7 +90,7 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
         reports.append(evaluate_labeled(model, frame[tcol].astype(str).tolist(), frame[lcol].astype(str).str.strip().tolist(), sch, name))
     else:
         tq, tc = load_split(corpus, "test")
-        sch = load_scheme(scheme or "buyer-journey")
+        sch = load_scheme(scheme or DEFAULT_SCHEME)
         reports.append(evaluate_labeled(model, tq.text.tolist(), tq.stage.tolist(), sch, f"{corpus}/test questions"))
         if len(tc):
             reports.append(evaluate_labeled(model, tc.body.tolist(), tc.stage.tolist(), sch, f"{corpus}/test content",

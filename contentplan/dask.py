@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .domain import DEFAULT_SCHEME
 from .errors import ContentplanError, InputError, OutputError
 
 INPUT_EXTS = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet")
@@ -62,7 +63,7 @@ def _scheme(scheme: str):
     return load_scheme(scheme)
 
 
-def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
+def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = DEFAULT_SCHEME, model: str | None = None,
                        min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """``classify_frame`` on one partition, keeping the partition's index (row ids stay unique)."""
     from .model.pipeline import classify_frame
@@ -71,7 +72,7 @@ def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = "buy
     return out
 
 
-def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
+def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = DEFAULT_SCHEME, model: str | None = None,
                 explain: bool = True) -> pd.DataFrame:
     """The empty frame with the output's columns and dtypes (what ``map_partitions`` needs)."""
     from .model.pipeline import JourneyModel, classify_frame
@@ -82,7 +83,7 @@ def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-jour
     return classify_frame(JourneyModel.load(model), one, text_column, _scheme(scheme), None, (), explain).iloc[:0]
 
 
-def classify(ddf, text_column: str | None = None, scheme: str = "buyer-journey", model: str | Path | None = None,
+def classify(ddf, text_column: str | None = None, scheme: str = DEFAULT_SCHEME, model: str | Path | None = None,
              min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True):
     """Classify a Dask DataFrame: the input columns then the classification columns, as
     ``contentplan classify`` writes them, partition by partition (same index, same order)."""

@@ -4,7 +4,6 @@ text to the closest persona, or ``unassigned`` when none is close enough."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 from ..errors import InputError, did_you_mean
 from ..io.documents import safe_yaml
 from ..io.encoding import decode, read_bytes
+from ..textfold import fold_accents
 
 UNASSIGNED = "unassigned"
 # Cosine similarity (multilingual USE) below which no persona is assigned; chosen on the bundled
@@ -114,12 +114,9 @@ def load_personas(path: str | Path) -> list[Persona]:
     return out
 
 
-_COMBINING = re.compile(r"[\u0300-\u036f]")
-
-
 def _fold(s: str) -> str:
     """Lowercase without accents (é -> e)."""
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", s.lower()))
+    return fold_accents(s, apostrophe=False)
 
 
 class PersonaMatcher:

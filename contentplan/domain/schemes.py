@@ -6,7 +6,6 @@ groups, and scheme probabilities are sums of canonical probabilities.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,6 +15,8 @@ import numpy as np
 import yaml
 
 from ..errors import SchemeError, did_you_mean
+from ..textfold import fold_accents
+from . import DEFAULT_SCHEME
 
 UNCLEAR = "unclear"
 # Text on no buyer or customer journey (legal notices, job ads, news, greetings...): an answer, not a
@@ -99,8 +100,7 @@ class Stage:
 def label_key(text) -> str:
     """A stage name reduced for matching: lowercase, no accents, letters and digits only
     ("Post-Purchase", "post_purchase" and "post purchase" all give "postpurchase")."""
-    t = unicodedata.normalize("NFKD", str(text).strip().lower())
-    return "".join(c for c in t if c.isalnum())
+    return "".join(c for c in fold_accents(str(text).strip()) if c.isalnum())
 
 
 @dataclass
@@ -212,9 +212,6 @@ class Scheme:
 
     def recommended_formats(self, stage_id: str) -> list[str]:
         return list(self.stage(stage_id).formats)
-
-
-DEFAULT_SCHEME = "buyer-journey"
 
 
 def _builtin_names() -> tuple[str, ...]:

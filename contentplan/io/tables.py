@@ -14,13 +14,13 @@ import csv
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ColumnError, InputError, did_you_mean
+from ..errors import ColumnError, InputError, did_you_mean, missing_column
+from ..textfold import fold_accents
 from . import encoding
 from .encoding import (
     LineDecoder,
@@ -82,10 +82,9 @@ METRIC_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _norm(name: str) -> str:
-    s = unicodedata.normalize("NFKD", str(name).lower())
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = re.sub(r"[^a-z0-9.]+", " ", s).replace(".", "")
+def column_key(name: str) -> str:
+    """A column name reduced for matching: folded, letters and digits ("Difficulté du mot-clé" -> "difficulte du mot cle")."""
+    s = re.sub(r"[^a-z0-9.]+", " ", fold_accents(name)).replace(".", "")
     return re.sub(r"\s+", " ", s).strip()
 
 
@@ -104,12 +103,9 @@ def detect_column(frame: pd.DataFrame, role: str, explicit: str | None = None, w
         lowered = {c.lower(): c for c in columns}
         if explicit.lower() in lowered:
             return lowered[explicit.lower()]
-        raise ColumnError(
-            f"{where}: no column '{explicit}'{did_you_mean(explicit, columns)} "
-            f"(columns found: {', '.join(columns) or 'none'}); pass {option} with one of them"
-        )
+        raise missing_column(explicit, where, columns, option)
     candidates = [c for c in columns if c not in exclude]
-    normed = {c: _norm(c) for c in candidates}
+    normed = {c: column_key(c) for c in candidates}
     names = ROLE_NAMES.get(role, [role])
     for name in names:
         for c in candidates:
@@ -135,7 +131,7 @@ def detect_column(frame: pd.DataFrame, role: str, explicit: str | None = None, w
 
 def taxonomy_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
     """The CMS category / tag / content-group columns, in table order."""
-    return [str(c) for c in frame.columns if str(c) not in exclude and _norm(c) in TAXONOMY_NAMES]
+    return [str(c) for c in frame.columns if str(c) not in exclude and column_key(c) in TAXONOMY_NAMES]
 
 
 def metric_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, str]:
@@ -144,7 +140,7 @@ def metric_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[s
     for c in map(str, frame.columns):
         if c in exclude or c in found.values():
             continue
-        n = _norm(c)
+        n = column_key(c)
         for metric, names in METRIC_NAMES.items():
             if n in names and metric not in found:
                 found[metric] = c

@@ -15,7 +15,7 @@ import warnings
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import RETRAIN, ModelError, model_error
 from .runtime import RUNTIME, LinearStageModel
 
 FORMAT_VERSION = 1
@@ -179,10 +179,10 @@ def load_runtime(path: str | Path, meta: dict) -> tuple[LinearStageModel, str]:
     digest = _checked_sha256(path, meta, RUNTIME)
     rt = LinearStageModel.load(npz)
     if list(rt.classes_) != list(meta["labels"]):
-        raise ModelError(f"{path}: labels in {META} do not match {RUNTIME}; retrain with 'contentplan train'")
+        raise model_error(f"{path}: labels in {META} do not match {RUNTIME}")
     dim = meta.get("embedding_dim")
     if rt.embedder and dim is not None and rt.embedding_dim_ != dim:
-        raise ModelError(f"{path}: embedding dimension mismatch ({rt.embedding_dim_} in {RUNTIME}, {dim} in {META}); retrain with 'contentplan train'")
+        raise model_error(f"{path}: embedding dimension mismatch ({rt.embedding_dim_} in {RUNTIME}, {dim} in {META})")
     return rt, digest[:16]
 
 
@@ -193,11 +193,10 @@ def _checked_sha256(folder: Path, meta: dict, name: str, copy: Path | None = Non
     expected = files.get(name) if isinstance(files, dict) else None
     if not isinstance(expected, str):
         raise ModelError(f"{folder}: {META} records no sha256 for {name}, so the model files cannot be checked; "
-                         f"retrain with 'contentplan train', or re-export with 'contentplan dev export-runtime {folder}'")
+                         f"{RETRAIN}, or re-export with 'contentplan dev export-runtime {folder}'")
     digest = file_sha256(copy or folder / name)
     if expected != digest:
-        raise ModelError(f"{folder / name}: file does not match the sha256 in {META} (changed after training); "
-                         "retrain with 'contentplan train'")
+        raise model_error(f"{folder / name}: file does not match the sha256 in {META} (changed after training)")
     return digest
 
 
@@ -211,15 +210,15 @@ def read_meta(path: str | Path) -> dict:
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelError(f"{meta_file}: corrupt {META} ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+        raise model_error(f"{meta_file}: corrupt {META} ({err.__class__.__name__})") from None
     if not isinstance(meta, dict):
-        raise ModelError(f"{meta_file}: corrupt {META}; retrain with 'contentplan train'")
+        raise model_error(f"{meta_file}: corrupt {META}")
     fv = meta.get("format_version")
     if fv != FORMAT_VERSION:
-        raise ModelError(f"{path}: model format version {fv!r} is not supported (this contentplan reads version {FORMAT_VERSION}); retrain with 'contentplan train'")
+        raise model_error(f"{path}: model format version {fv!r} is not supported (this contentplan reads version {FORMAT_VERSION})")
     for key in ("labels", "embedder"):
         if key not in meta:
-            raise ModelError(f"{meta_file}: missing key '{key}'; retrain with 'contentplan train'")
+            raise model_error(f"{meta_file}: missing key '{key}'")
     return meta
 
 
@@ -251,11 +250,11 @@ def load_estimator(path: str | Path, meta: dict):
     if not est_file.is_file():
         pickled = [p.name for p in Path(path).glob("*.pkl")] + [p.name for p in Path(path).glob("*.pickle")]
         hint = f" (found {', '.join(pickled)}: pickle files are never loaded)" if pickled else ""
-        raise ModelError(f"{path}: no {ESTIMATOR}{hint}; retrain with 'contentplan train'")
+        raise model_error(f"{path}: no {ESTIMATOR}{hint}")
     try:
         untrusted = sio.get_untrusted_types(file=est_file)
     except Exception as err:  # skops raises zip / json / key errors on corrupt files
-        raise ModelError(f"{est_file}: corrupt model file ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+        raise model_error(f"{est_file}: corrupt model file ({err.__class__.__name__})") from None
     bad = [t for t in untrusted if t not in TRUSTED_TYPES]
     if bad:
         raise ModelError(f"{est_file}: refuses to load untrusted type(s) {', '.join(sorted(bad))}; "
@@ -265,13 +264,13 @@ def load_estimator(path: str | Path, meta: dict):
             warnings.simplefilter("ignore")
             est = sio.load(est_file, trusted=[t for t in untrusted])
     except Exception as err:
-        raise ModelError(f"{est_file}: cannot load model ({err.__class__.__name__}: {err}); retrain with 'contentplan train'") from None
+        raise model_error(f"{est_file}: cannot load model ({err.__class__.__name__}: {err})") from None
     from .estimator import StageClassifier
     if not isinstance(est, StageClassifier):
-        raise ModelError(f"{est_file}: holds a {type(est).__name__}, not a StageClassifier; retrain with 'contentplan train'")
+        raise model_error(f"{est_file}: holds a {type(est).__name__}, not a StageClassifier")
     if list(est.classes_) != list(meta["labels"]):
-        raise ModelError(f"{path}: labels in {META} do not match the estimator; retrain with 'contentplan train'")
+        raise model_error(f"{path}: labels in {META} do not match the estimator")
     dim = meta.get("embedding_dim")
     if est.embedder and dim is not None and getattr(est, "embedding_dim_", dim) != dim:
-        raise ModelError(f"{path}: embedding dimension mismatch ({est.embedding_dim_} in the estimator, {dim} in {META}); retrain with 'contentplan train'")
+        raise model_error(f"{path}: embedding dimension mismatch ({est.embedding_dim_} in the estimator, {dim} in {META})")
     return est

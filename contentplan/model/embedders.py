@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -151,26 +151,52 @@ class HashingEmbedder:
 
 _INSTANCES: dict[str, Embedder] = {}
 
+# Encoder id -> factory(argument) -> Embedder. An id ending in ':' takes an argument
+# ('sentence-transformers:<model>'); the others take none (their factory gets ''). To add an encoder,
+# call register_encoder once, next to its class: the CLI's --embedder, training and gaps accept it.
+ENCODERS: dict[str, Callable[[str], Embedder]] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_encoder(name: str, factory: Callable[[str], Embedder], aliases: Sequence[str] = ()) -> None:
+    """Make ``name`` (and its ``aliases``) an encoder id for :func:`get_embedder`. ``name`` ending in
+    ':' takes an argument: ``factory`` is called with what follows the colon."""
+    ENCODERS[name] = factory
+    for alias in aliases:
+        _ALIASES[alias] = name
+
+
+def encoder_names() -> list[str]:
+    """The encoder ids, as an error message lists them."""
+    return [n + "<model>" if n.endswith(":") else n for n in ENCODERS]
+
 
 def get_embedder(spec: str | None = None) -> Embedder:
     """Build (once per process) an embedder from its id: ``use-multilingual``, ``tfidf-hash``,
-    ``sentence-transformers:<model name or path>``."""
+    ``sentence-transformers:<model name or path>``, or any id given to :func:`register_encoder`."""
     spec = spec or DEFAULT_EMBEDDER
     if spec in _INSTANCES:
         return _INSTANCES[spec]
-    if spec in ("use-multilingual", "use"):
-        emb: Embedder = USEEmbedder()
-    elif spec in ("tfidf-hash", "tfidf"):
-        emb = HashingEmbedder()
-    elif spec.startswith("sentence-transformers:") or spec.startswith("st:"):
-        emb = SentenceTransformerEmbedder(spec.split(":", 1)[1])
-    elif Path(spec).is_dir():
+    name, arg = spec, ""
+    if ":" in spec:
+        head, _, rest = spec.partition(":")
+        if _ALIASES.get(head + ":", head + ":") in ENCODERS:
+            name, arg = head + ":", rest
+    name = _ALIASES.get(name, name)
+    if name in ENCODERS:
+        emb = ENCODERS[name](arg)
+    elif Path(spec).is_dir():   # a local sentence-transformers model folder
         emb = SentenceTransformerEmbedder(spec)
     else:
-        choices = ["use-multilingual", "tfidf-hash", "sentence-transformers:<model>"]
+        choices = encoder_names()
         raise ContentplanError(f"unknown embedder '{spec}'{did_you_mean(spec, choices)} (valid: {', '.join(choices)})")
     _INSTANCES[spec] = emb
     return emb
+
+
+register_encoder("use-multilingual", lambda arg: USEEmbedder(), aliases=("use",))
+register_encoder("tfidf-hash", lambda arg: HashingEmbedder(), aliases=("tfidf",))
+register_encoder("sentence-transformers:", SentenceTransformerEmbedder, aliases=("st:",))
 
 
 def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None | bool = True) -> np.ndarray:

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from .embedders import embed_texts, get_embedder
+from .embedders import DEFAULT_EMBEDDER, embed_texts, get_embedder
 from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, _softmax, _texts, fit_temperature, neighbour_arrays,
                       vocab_terms)
 
@@ -38,7 +38,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         cache: use the on-disk embedding cache.
     """
 
-    def __init__(self, embedder: str | None = "use-multilingual", ngrams: bool = True, emb_weight: float = 1.0,
+    def __init__(self, embedder: str | None = DEFAULT_EMBEDDER, ngrams: bool = True, emb_weight: float = 1.0,
                  C: float = 10.0, calibrate: bool = True, cache: bool = True, max_iter: int = 3000):
         self.embedder = embedder
         self.ngrams = ngrams

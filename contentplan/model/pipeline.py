@@ -82,8 +82,8 @@ class JourneyModel:
         self.labels: list[str] = list(estimator.classes_)
         missing = [c for c in canonical_ids() if c not in self.labels]
         if missing:
-            from ..errors import ModelError
-            raise ModelError(f"model {path} lacks canonical stage(s) {', '.join(missing)}; retrain with 'contentplan train'")
+            from ..errors import model_error
+            raise model_error(f"model {path} lacks canonical stage(s) {', '.join(missing)}")
         # Columns of every probability array returned: canonical stages, then ``none`` (a zero
         # column for a model trained without it).
         self._order = [self.labels.index(c) for c in canonical_ids()]

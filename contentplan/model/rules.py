@@ -7,7 +7,8 @@ matches wins. It is what ``contentplan evaluate`` compares the model against.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from ..textfold import fold_accents
 
 # Ordered: post-purchase and transactional cues are more specific than informational ones.
 _RULES: list[tuple[str, str]] = [
@@ -44,10 +45,6 @@ _NAV = re.compile(r"\b(log ?in|sign ?in|se connecter|connexion|espace client|mon
 _QUESTIONISH = re.compile(r"\b(how|why|what|which|best|vs|review|price|cost|comment|pourquoi|quel\w*|avis|prix|tarif|combien)\b|\?", re.I)
 
 
-def _strip_accents(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s.lower()) if not unicodedata.combining(c))
-
-
 def is_navigational(text: str, brands: tuple[str, ...] = ()) -> bool:
     """A query that tries to reach a known site or page rather than learn or buy."""
     t = _fold(text or "").strip()
@@ -60,11 +57,11 @@ def is_navigational(text: str, brands: tuple[str, ...] = ()) -> bool:
         return True
     if not brands:
         return False
-    low = _strip_accents(t)
-    if any(b and _strip_accents(b) in low for b in brands):
+    low = fold_accents(t, apostrophe=False)
+    if any(b and fold_accents(b, apostrophe=False) in low for b in brands):
         rest = low
         for b in brands:
-            rest = rest.replace(_strip_accents(b), " ")
+            rest = rest.replace(fold_accents(b, apostrophe=False), " ")
         rest_words = rest.split()
         if len(rest_words) <= 2 and not _QUESTIONISH.search(t):
             return True

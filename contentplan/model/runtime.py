@@ -15,14 +15,15 @@ the skops file stays the estimator for scikit-learn users and for retraining.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import ModelError
+from ..errors import RETRAIN, ModelError, model_error
+from ..stopwords import FUNCTION_WORDS as _STOP   # never a useful explanation on their own
+from ..textfold import fold_accents
 
 RUNTIME = "inference.npz"
 RUNTIME_VERSION = 2          # 2: optional nearest-neighbour arrays (knn_*); version 1 files still load
@@ -41,10 +42,7 @@ _SPACES = re.compile(r"\s\s+")
 
 def _preprocess(text: str) -> str:
     """Lowercase, then strip accents (NFKD without combining marks), as scikit-learn does."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return fold_accents(text, apostrophe=False)
 
 
 def word_ngrams(text: str) -> list[str]:
@@ -108,11 +106,6 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
-
-# Function words never make a useful explanation on their own.
-_STOP = frozenset("""a an the of to in on at by for with from and or is are be it this that my our your their i we you
-me do does can how what why which who le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce
-cette ces mon ma mes notre nos votre vos je j il elle on nous vous qui que qu en y ne pas se s c""".split())
 
 
 def power_calibrate(proba: np.ndarray, temperature: float) -> np.ndarray:
@@ -258,7 +251,7 @@ def check_npz(path: str | Path) -> None:
     from numpy.lib import format as npy
 
     path = Path(path)
-    refuse = "refusing to load it; retrain with 'contentplan train'"
+    refuse = f"refusing to load it; {RETRAIN}"
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         if len(infos) > MAX_NPZ_MEMBERS:
@@ -379,17 +372,17 @@ class LinearStageModel:
         try:
             with open(path, "rb") as f:
                 if f.read(4) != b"PK\x03\x04":
-                    raise ModelError(f"{path}: corrupt model file (not an .npz archive); retrain with 'contentplan train'")
+                    raise model_error(f"{path}: corrupt model file (not an .npz archive)")
             check_npz(path)
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             if int(arrays.get("format", -1)) not in READABLE_VERSIONS:
-                raise ModelError(f"{path}: runtime format {arrays.get('format')} is not supported; retrain with 'contentplan train'")
+                raise model_error(f"{path}: runtime format {arrays.get('format')} is not supported")
             return cls(arrays)
         except ModelError:
             raise
         except Exception as err:  # zip, key, value and shape errors of a damaged file
-            raise ModelError(f"{path}: corrupt model file ({err.__class__.__name__}); retrain with 'contentplan train'") from None
+            raise model_error(f"{path}: corrupt model file ({err.__class__.__name__})") from None
 
     # ----- features -----
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:

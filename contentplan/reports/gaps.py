@@ -30,19 +30,12 @@ from ..model.lang import detect_lang
 from ..domain.personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from ..model.pipeline import JourneyModel
 from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
+from ..stopwords import STOP_WORDS as _STOP
 from ..textfold import fold_accents
 
 ALL_PERSONAS = "all"
 DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
 THRESHOLD_FILE = "match_threshold.json"
-
-_STOP = frozenset("""a an the of to in on at by for with from and or is are be been it its this that these those my our your their
-i we you he she they me us them do does did can could should would will how what why which who when where there here any
-some more most than vs not no yes please thanks hi hello get got has have had if so just also very about into over as
-le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce cet cette ces mon ma mes ton ta tes son sa ses
-notre nos votre vos leur leurs je j tu il elle on nous vous ils elles qui que qu quoi quel quelle quels quelles comment
-pourquoi combien quand ne pas plus moins tres faut faire peut peux veux est-ce c s n y en se sans chez entre vers apres avant
-bonjour merci svp stp oui non alors donc mais car si tout tous toutes toute aussi bien deja encore ca cela ça""".split())
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from ..io.encoding import display_name
 from ..io.tables import detect_column, read_table
 from ..domain.personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
 from ..model.pipeline import JourneyModel
-from ..domain.schemes import Scheme, load_scheme
+from ..domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 
 STAY, NEXT, SKIP, BACK = 0.84, 0.12, 0.03, 0.01   # transition mass: stay / next stage / further ahead / back
 EVIDENCE = 0.6                                     # weight of a question's probabilities vs a uniform floor
@@ -135,7 +135,7 @@ class ProspectReport:
         return json.dumps(self.timeline, ensure_ascii=False, indent=2)
 
 
-def prospect_journeys(interactions, scheme: str | Scheme = "buyer-journey", model=None, content=None, personas=None,
+def prospect_journeys(interactions, scheme: str | Scheme = DEFAULT_SCHEME, model=None, content=None, personas=None,
                       prospect_column=None, time_column=None, text_column=None, dayfirst: bool | None = None) -> ProspectReport:
     """Journey position, milestones, score and next content for every prospect.
 

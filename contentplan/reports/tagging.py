@@ -21,7 +21,7 @@ from ..io.writers import atomic_write
 from ..model.lang import detect_lang
 from ..domain.personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
 from ..model.pipeline import JourneyModel
-from ..domain.schemes import NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
+from ..domain.schemes import DEFAULT_SCHEME, NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
 
 FRONT_KEYS = ("journey_stage", "content_format", "persona", "stage_confidence")
 
@@ -50,7 +50,7 @@ def _snippet(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def tag_documents(paths, scheme: str | Scheme = "buyer-journey", personas=None,
+def tag_documents(paths, scheme: str | Scheme = DEFAULT_SCHEME, personas=None,
                   model: str | Path | JourneyModel | None = None, min_confidence: float | None = None,
                   errors: list | None = None, notes: list | None = None, keep_going: bool = False) -> list[Tag]:
     """Tag every md/html/txt/docx file given (folders recursively). ``errors``, ``notes`` and

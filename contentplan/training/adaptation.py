@@ -90,7 +90,7 @@ def read_labels(path: str | Path, text_column: str | None = None, label_column: 
     takes every row's stage. Rows with a blank text or label are left out; a text labeled more than
     once keeps its last label (a ``review`` file is append-only: a later answer, an undo, wins)."""
     from ..io.encoding import display_name
-    from ..io.tables import _norm, detect_column, read_table
+    from ..io.tables import column_key, detect_column, read_table
 
     name = display_name(path)
     frame = read_table(path)
@@ -100,7 +100,7 @@ def read_labels(path: str | Path, text_column: str | None = None, label_column: 
     notes: list[str] = []
     pcols = [c for c in cols if c.startswith("p_")]
     is_classify = "stage" in cols and "confidence" in cols and bool(pcols) and not label_column
-    corrected = next((c for c in cols if _norm(c) in {_norm(x) for x in CORRECTED}), None) if not label_column else None
+    corrected = next((c for c in cols if column_key(c) in {column_key(x) for x in CORRECTED}), None) if not label_column else None
     kind = "table"
     if corrected:
         lcol, kind = corrected, "classify output (corrections)" if is_classify else "table"

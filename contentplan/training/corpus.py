@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import CorpusError, did_you_mean
+from ..textfold import fold_accents
 from ..domain.schemes import NONE, canonical_ids, formats
 
 QUESTION_KEYS = ("text", "stage", "lang", "kind", "industry", "market")
@@ -78,9 +78,7 @@ def load_split(root: str | Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def normalise(text: str) -> str:
-    t = unicodedata.normalize("NFKD", str(text).lower())
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]+", " ", t).strip()
+    return re.sub(r"[^a-z0-9]+", " ", fold_accents(text)).strip()
 
 
 def trigrams(text: str) -> set[str]:

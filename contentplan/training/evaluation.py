@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from ..errors import InputError, did_you_mean
-from ..domain.schemes import BUILTIN, Scheme, canonical_ids, load_scheme
+from ..domain.schemes import BUILTIN, DEFAULT_SCHEME, Scheme, canonical_ids, load_scheme
 
 
 @dataclass
@@ -66,14 +66,14 @@ def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data", rows:
 
 
 def guess_scheme(labels: list[str]) -> str:
-    """The built-in scheme that names every label (buyer-journey first, so canonical labels and
+    """The built-in scheme that names every label (the default, buyer-journey, first, so canonical labels and
     the common funnel names land there)."""
     values = {str(v).strip() for v in labels}
     for name in BUILTIN:
         scheme = load_scheme(name)
         if all(scheme.resolve(v) is not None for v in values):
             return name
-    return "buyer-journey"
+    return DEFAULT_SCHEME
 
 
 @dataclass

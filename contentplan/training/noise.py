@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-import unicodedata
+
+from ..textfold import fold_accents
 
 
 def flatten(text: str) -> str:
     """Lowercase, accents and punctuation removed (apostrophes and hyphens kept)."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    text = fold_accents(text, apostrophe=False)
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s'-]", " ", text)).strip()
 
 

@@ -246,7 +246,7 @@ def prepare_review(input_path: str, log_path: str | Path, text_column: str | Non
     rows, texts = [], []
     for i, t in enumerate(frame[col].tolist()):
         t = _clean(t)
-        key = " ".join(fold_accents(t.lower()).split())
+        key = " ".join(fold_accents(t).split())
         if not t or key in seen or not any(c.isalpha() for c in t):
             continue
         seen.add(key)

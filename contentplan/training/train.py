@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from ..model.artifacts import BASELINE, check_model_folder, save_model
+from ..model.embedders import DEFAULT_EMBEDDER
 from .corpus import content_text, corpus_hash, load_split
 from ..errors import CorpusError, OutputError
 from .evaluation import score
@@ -81,7 +82,7 @@ DEFAULT_BALANCE = 0.5
 DEFAULT_KNN_SHARE = 0.3
 
 
-def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = "use-multilingual",
+def train_model(corpus: str | Path = "corpora", output: str | Path | None = None, embedder: str | None = DEFAULT_EMBEDDER,
                 C: float = DEFAULT_C, emb_weight: float = 1.0, evaluate: bool = True, real: bool = True,
                 real_weight: float = DEFAULT_REAL_WEIGHT, balance: float = DEFAULT_BALANCE,
                 knn_share: float = DEFAULT_KNN_SHARE, progress: Callable[[str], None] | None = None,

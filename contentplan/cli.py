@@ -16,7 +16,6 @@ import click
 from . import __version__
 from .domain import DEFAULT_SCHEME
 
-OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
                  "(=, +, -, @, tab, CR); default CSV is byte-faithful.")
 CSV_DIALECT_HELP = ("CSV for Excel: 'excel' (UTF-8 with BOM), 'excel-fr' (also ';' and decimal comma); both neutralise "
@@ -28,9 +27,27 @@ def csv_dialect_option(func):
                         show_default=True, help=CSV_DIALECT_HELP)(func)
 
 
+class OutputFormatChoice(click.Choice):
+    """-f's choices: the output formats registered in :mod:`contentplan.io.writers`, read when first
+    needed (so that --version and the group's --help do not import pandas)."""
+
+    def __init__(self):
+        super().__init__(())
+
+    @property
+    def choices(self):
+        from .io.writers import FORMATS
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, value):   # click.Choice.__init__ sets it; the registry is the source
+        pass
+
+
 def output_options(func):
-    """Shared -f/--format, -o/--output and -q/--quiet options."""
-    @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+    """Shared -f/--format, -o/--output and -q/--quiet options (and the CSV options): every command
+    that writes a result table takes them (see tests/test_cli_options.py)."""
+    @click.option("-f", "--format", "fmt", type=OutputFormatChoice(), default=None,
                   help="Output format (default: from the -o extension, else table).")
     @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
                   help="Write to this file instead of stdout (written atomically).")
@@ -53,18 +70,8 @@ def _once(ctx, param, value):
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
-    if output and output != "-":
-        ext = Path(output).suffix.lower().lstrip(".")
-        if ext in ("csv", "json", "jsonl", "xlsx"):
-            return ext
-        if ext not in ("", "txt", "text", "out", "log"):
-            # Writing a text table into report.ods or data.xls would look fine and open as garbage.
-            raise click.ClickException(
-                f"{output}: unknown output extension '.{ext}'; name the file .csv, .json, .jsonl, .xlsx or .txt, "
-                "or pass -f csv|json|jsonl|xlsx|table")
-    return "table"
+    from .io.writers import resolve_format
+    return resolve_format(fmt, output)
 
 
 def progress(total: int | None, desc: str, quiet: bool, unit: str = " rows"):

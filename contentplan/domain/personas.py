@@ -185,3 +185,16 @@ def normalise_persona(value, personas: list[Persona]) -> str | None:
         if any(v == _fold(c) for c in p.role_cues):
             return p.id
     return None
+
+
+def assign_personas(declared, texts, personas: list[Persona], matcher: PersonaMatcher | None = None,
+                    vectors: np.ndarray | None = None) -> tuple[list[str], list[str]]:
+    """The persona of each text: its declared value when that names one of ``personas`` (an id, a
+    name or a role cue), else the closest profile by ``matcher`` (``unassigned`` below its threshold,
+    or without a matcher). Returns the persona ids and, per text, 'declared' or 'inferred'."""
+    given = [normalise_persona(v, personas) for v in declared]
+    if matcher is None or all(given):
+        inferred = [UNASSIGNED] * len(given)
+    else:
+        inferred = matcher.assign(list(texts), vectors)[0]
+    return [g or i for g, i in zip(given, inferred)], ["declared" if g else "inferred" for g in given]

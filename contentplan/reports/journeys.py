@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io.encoding import display_name
 from ..io.tables import detect_column, read_table
-from ..domain.personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
+from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
 from ..model.pipeline import JourneyModel
 from ..domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 
@@ -161,9 +161,7 @@ def prospect_journeys(interactions, scheme: str | Scheme = DEFAULT_SCHEME, model
     if plist:
         matcher = PersonaMatcher(plist, m.embed if vecs is not None else None) if vecs is not None else None
         pcol = detect_column(f, "persona", None, required=False, exclude=(inp.prospect, inp.time, inp.text))
-        declared = [normalise_persona(v, plist) for v in (f[pcol] if pcol else [""] * len(f))]
-        inferred = matcher.assign(texts, vecs)[0] if matcher else [UNASSIGNED] * len(f)
-        persona_of = [d or i for d, i in zip(declared, inferred)]
+        persona_of = assign_personas(f[pcol] if pcol else [""] * len(f), texts, plist, matcher, vecs)[0]
     catalogue = _catalogue(content, m, sch) if content is not None else None
 
     rows, timeline = [], {}

@@ -19,7 +19,7 @@ from ..io.encoding import decode, read_bytes
 from ..io.frontmatter import set_front_matter
 from ..io.writers import atomic_write
 from ..model.lang import detect_lang
-from ..domain.personas import UNASSIGNED, PersonaMatcher, load_personas, normalise_persona
+from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
 from ..model.pipeline import JourneyModel
 from ..domain.schemes import DEFAULT_SCHEME, NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
 
@@ -91,13 +91,7 @@ def tag_documents(paths, scheme: str | Scheme = DEFAULT_SCHEME, personas=None,
         fmt, why = detect_format(d.title, d.text, d.path, {k: v for k, v in d.meta.items() if k != "content_format"})
         persona = ""
         if plist:
-            declared_p = normalise_persona(d.meta.get("persona"), plist)
-            if declared_p:
-                persona = declared_p
-            elif matcher is not None:
-                persona = matcher.assign([f"{d.title}. {d.text[:1500]}"])[0][0]
-            else:
-                persona = UNASSIGNED
+            persona = assign_personas([d.meta.get("persona")], [f"{d.title}. {d.text[:1500]}"], plist, matcher)[0][0]
         advice = _advice(sch, dominant, stage, fmt, r, p_stages)
         declared = {k: d.meta.get(k) for k in FRONT_KEYS if k in d.meta}
         tags.append(Tag(d.path, d.title, lang, stage, round(conf, 4), mix, fmt, why, persona, " | ".join(expl),

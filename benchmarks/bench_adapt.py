@@ -49,7 +49,7 @@ from contentplan.training.evaluation import real_proba, score  # noqa: E402
 from contentplan.model.pipeline import JourneyModel  # noqa: E402
 from contentplan.training.realtext import find_realtext, load_real  # noqa: E402
 from contentplan.training.review import review_order  # noqa: E402
-from contentplan.model.runtime import LinearStageModel, _texts  # noqa: E402
+from contentplan.model.runtime import LinearStageModel, as_texts  # noqa: E402
 from contentplan.domain.schemes import NONE, UNCLEAR, load_scheme  # noqa: E402
 
 KS = (10, 25, 50, 100, 200)
@@ -67,7 +67,7 @@ def memo_runtime(arrays: dict) -> type:
 
     class Memo(LinearStageModel):
         def ngram_counts(self, X):
-            key = tuple(_texts(X))
+            key = tuple(as_texts(X))
             if key not in counts:
                 counts[key] = LinearStageModel.ngram_counts(self, list(key))
             return counts[key]

@@ -64,10 +64,10 @@ def test_word_cache_is_bounded(use, monkeypatch):
 @pytest.mark.model
 def test_small_normaliser_model_normalises_like_the_full_one(use, texts, tmp_path):
     spm = pytest.importorskip("sentencepiece")
-    from contentplan.model.use_fastload import _resources
-    blob = fastencode.normalizer_proto(_resources()[1].read_bytes())
+    from contentplan.model.use_fastload import use_resources
+    blob = fastencode.normalizer_proto(use_resources()[1].read_bytes())
     small = spm.SentencePieceProcessor(model_proto=blob)
-    full = spm.SentencePieceProcessor(model_file=str(_resources()[1]))
+    full = spm.SentencePieceProcessor(model_file=str(use_resources()[1]))
     assert small.get_piece_size() == 10
     assert [small.normalize(t) for t in texts] == [full.normalize(t) for t in texts]
     assert [small.normalize(t) for t in texts] == [use._sp._normalizer.normalize(t) for t in texts]

@@ -107,3 +107,14 @@ def test_lower_layers_import_without_the_upper_ones(module):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PKG.parent, env={**__import__("os").environ, "PYTHONPATH": str(PKG.parent)})
     assert out.stdout.strip() == "[]"
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A name starting with '_' stays in its module; what another module needs is public."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("contentplan")):
+                bad += [f"{path.relative_to(PKG.parent)}:{node.lineno}: {alias.name}" for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert bad == []

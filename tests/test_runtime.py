@@ -85,8 +85,8 @@ def test_shipped_runtime_matches_the_shipped_estimator():
     assert np.abs(a - b).max() < 1e-5
     assert (a.argmax(1) == b.argmax(1)).all()
     wc, _ = rt.ngram_counts(texts)
-    from contentplan.model.runtime import _tfidf
-    assert abs(est.word_vectorizer_.transform(texts) - _tfidf(wc, rt.word_idf)).max() < 1e-6
+    from contentplan.model.runtime import tfidf
+    assert abs(est.word_vectorizer_.transform(texts) - tfidf(wc, rt.word_idf)).max() < 1e-6
 
 
 def test_saved_folder_has_a_runtime_checked_by_hash(tmp_path, tiny_model_dir):

@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .embedders import DEFAULT_EMBEDDER, embed_texts, get_embedder
-from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, _softmax, _texts, fit_temperature, neighbour_arrays,
+from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, softmax, as_texts, fit_temperature, neighbour_arrays,
                       vocab_terms)
 
 KNN_K = 15            # neighbours that vote
@@ -115,7 +115,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     # ----- sklearn API -----
     def fit(self, X, y, embeddings: np.ndarray | None = None, sample_weight=None):
-        texts = _texts(X)
+        texts = as_texts(X)
         y = np.asarray(y, dtype=object)
         if embeddings is None and self.embedder:
             embeddings = self.embed(texts)
@@ -156,11 +156,11 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
                     None if sample_weight is None else np.asarray(sample_weight)[tr])
             col = [list(self.classes_).index(c) for c in sub.classes_]
             logits[np.ix_(te, col)] = sub.decision_function([texts[i] for i in te], None if embeddings is None else embeddings[te])
-        return fit_temperature(_softmax(logits), np.array([list(self.classes_).index(c) for c in y]))
+        return fit_temperature(softmax(logits), np.array([list(self.classes_).index(c) for c in y]))
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "lr_")
-        texts = _texts(X)
+        texts = as_texts(X)
         return self.lr_.decision_function(self._features(texts, embeddings))
 
     def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -169,7 +169,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         z = self.decision_function(X, embeddings)
         if z.ndim == 1:  # binary case
             z = np.column_stack([-z, z]) / 2
-        return _softmax(z / self.temperature_)
+        return softmax(z / self.temperature_)
 
     def predict(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X, embeddings), axis=1)]
@@ -186,7 +186,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     def explain(self, X, labels: Sequence[str], top: int = 3) -> list[list[str]]:
         """The word n-grams that pushed each text towards the given label (linear contributions)."""
-        return self.runtime().explain(_texts(X), labels, top=top)
+        return self.runtime().explain(as_texts(X), labels, top=top)
 
 
 # Its public name, and the type name saved model files record and artifacts.TRUSTED_TYPES lists

@@ -101,8 +101,8 @@ def _sp_normalizer(model):
         path = Path(folder) / "normalizer.model" if folder else None
         blob = path.read_bytes() if path is not None and path.is_file() else None
         if blob is None:
-            from .use_fastload import _resources
-            blob = normalizer_proto(_resources()[1].read_bytes())
+            from .use_fastload import use_resources
+            blob = normalizer_proto(use_resources()[1].read_bytes())
             if path is not None:
                 try:
                     tmp = path.with_name(f".normalizer.{os.getpid()}.tmp")

@@ -62,7 +62,7 @@ def with_url(title: str, url) -> str:
     return f"{title} | {w}" if title and w else (title or w)
 
 
-def _clean(x) -> str:
+def clean_cell(x) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
     s = x if isinstance(x, str) else str(x)
@@ -131,7 +131,7 @@ class JourneyModel:
     def short_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Canonical probabilities (n, n_canonical) for short texts. Texts without a single letter
         (blank, numbers, punctuation) carry no stage: they get a zero row and come out 'unclear'."""
-        texts = [_clean(t)[:SHORT_MAX_CHARS] for t in texts]
+        texts = [clean_cell(t)[:SHORT_MAX_CHARS] for t in texts]
         out = np.zeros((len(texts), self.width))
         idx = [i for i, t in enumerate(texts) if _HAS_LETTER.search(t)]
         if not idx:
@@ -159,7 +159,7 @@ class JourneyModel:
         """
         langs = langs or [detect_lang(f"{t} {b}") for t, b in items]
         if urls is not None:
-            items = [(with_url(_clean(t), u), b) for (t, b), u in zip(items, urls)]
+            items = [(with_url(clean_cell(t), u), b) for (t, b), u in zip(items, urls)]
         batch: list[str] = []
         seen: dict[str, int] = {}
 
@@ -172,7 +172,7 @@ class JourneyModel:
 
         plan = []
         for (title, body), lang in zip(items, langs):
-            title, body = _clean(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
+            title, body = clean_cell(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
             ps = cached_passages(body, lang) if body else []
             entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps],
                      "key": f"{lang}\x00{title}\x00{body}"}
@@ -267,7 +267,7 @@ class JourneyModel:
 
     def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         """Canonical probabilities; long texts (over ~40 words) go through passage aggregation."""
-        texts = [t if isinstance(t, str) else _clean(t) for t in texts]
+        texts = [t if isinstance(t, str) else clean_cell(t) for t in texts]
         long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
         long_set = set(long_idx)
         out = self.short_proba(["" if i in long_set else t for i, t in enumerate(texts)])
@@ -278,7 +278,7 @@ class JourneyModel:
         return out
 
     def explain(self, texts: Sequence[str], canonical_labels: Sequence[str], top: int = 3) -> list[str]:
-        texts = [_clean(t)[:3000] for t in texts]
+        texts = [clean_cell(t)[:3000] for t in texts]
         terms = self.estimator.explain(texts, list(canonical_labels), top=top)
         return [", ".join(t) for t in terms]
 
@@ -313,7 +313,7 @@ def intent_of(proba_row: np.ndarray, text: str, brands: tuple[str, ...]) -> str:
 _HTML_CELL = re.compile(r"<\s*(html|body|head|main|article|section|div|p|h[1-6]|span|br|table|ul|li)\b[^>]*>", re.I)
 
 
-def _strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
+def strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
     """Cells holding an HTML page (a crawler export) are read as a page: (titles, main texts)."""
     titles = [""] * len(texts)
     for i, t in enumerate(texts):
@@ -328,15 +328,15 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
                 brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """The classification columns for ``texts``: stage, confidence, lang, intent, p_<stage>..., explanation.
     A cell holding an HTML page is classified on its title and main text."""
-    raw = [_clean(t) if not isinstance(t, str) else t for t in texts]
-    texts, titles = _strip_html(list(raw))
+    raw = [clean_cell(t) if not isinstance(t, str) else t for t in texts]
+    texts, titles = strip_html(list(raw))
     n = len(texts)
     threshold = model.min_confidence if min_confidence is None else float(min_confidence)
     canon = np.zeros((n, model.width))
     long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
     long_set = set(long_idx)
-    short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(_clean(t))]
-    short = [_clean(f"{titles[i]}. {texts[i]}" if titles[i] else texts[i])[:SHORT_MAX_CHARS] for i in short_idx]
+    short_idx = [i for i, t in enumerate(texts) if i not in long_set and _HAS_LETTER.search(clean_cell(t))]
+    short = [clean_cell(f"{titles[i]}. {texts[i]}" if titles[i] else texts[i])[:SHORT_MAX_CHARS] for i in short_idx]
     words = None
     langs = [detect_lang(t) for t in texts]
     if short:

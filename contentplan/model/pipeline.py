@@ -118,7 +118,7 @@ class JourneyModel:
         return self.estimator.embed(list(texts)) if self.estimator.embedder else None
 
     def reorder(self, p: np.ndarray) -> np.ndarray:
-        """Estimator columns -> :func:`~contentplan.schemes.model_labels` columns."""
+        """Estimator columns -> :func:`~contentplan.domain.schemes.model_labels` columns."""
         out = p[:, self._order]
         none = p[:, [self._none]] if self._none is not None else np.zeros((len(p), 1))
         return np.hstack([out, none])

@@ -117,7 +117,7 @@ def _load(folder: Path, threads: int):
 
     model = USE(threads=threads)
     model._sp, model._backend = tok, backend
-    model._contentplan_state = folder   # contentplan.fastencode keeps its normaliser model here
+    model._contentplan_state = folder   # contentplan.model.fastencode keeps its normaliser model here
     return model
 
 

@@ -21,7 +21,7 @@ set stays where the base model's weights put it (the gradient shares each label 
 stages in proportion to their current probabilities). Weights of n-grams absent from the user's
 texts get no gradient and keep their base values exactly; the temperature, the abstention
 threshold and the nearest-neighbour vote (the base's training texts; see
-:func:`~contentplan.runtime.neighbour_arrays`) are the base model's: the head is fitted as a linear
+:func:`~contentplan.model.runtime.neighbour_arrays`) are the base model's: the head is fitted as a linear
 model and every reported figure is computed on the adapted model's full output, vote included.
 """
 from __future__ import annotations
@@ -187,7 +187,7 @@ def training_texts(texts: Sequence[str]) -> list[str]:
 
 
 def feature_matrix(runtime, texts: Sequence[str], embeddings: np.ndarray | None = None) -> sp.csr_matrix:
-    """The features a :class:`~contentplan.runtime.LinearStageModel` computes for ``texts``
+    """The features a :class:`~contentplan.model.runtime.LinearStageModel` computes for ``texts``
     (embedding block, word and character TF-IDF): logits = X @ coef.T + intercept."""
     from ..model.runtime import tfidf
     texts = list(texts)

@@ -59,7 +59,7 @@ def review_order(proba: np.ndarray, scheme: Scheme, vectors: np.ndarray | None, 
                  labeled_vectors: np.ndarray | None = None, candidates: int = CANDIDATES) -> list[int]:
     """Indices of up to ``n`` texts to ask about, most useful first (see the module docstring).
 
-    ``proba``: model probabilities (columns :func:`~contentplan.schemes.model_labels`);
+    ``proba``: model probabilities (columns :func:`~contentplan.domain.schemes.model_labels`);
     ``vectors``: the texts' embeddings (None: uncertainty alone); ``labeled_vectors``: embeddings
     of texts labeled already, which new picks keep away from. Blank rows are never picked."""
     q = answer_proba(proba, scheme)

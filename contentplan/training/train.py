@@ -52,7 +52,7 @@ def tune_threshold(conf: np.ndarray, correct: np.ndarray) -> float:
 def check_train_output(corpus: str | Path, output: str | Path) -> None:
     """Refuse, before any training, a model folder ``output`` that is an input of training (the corpus
     folder or the real-text folder, compared after resolving symlinks and ``..``), lies inside one or
-    holds one, or that exists and is not a model folder (see :func:`~contentplan.artifacts.check_model_folder`)."""
+    holds one, or that exists and is not a model folder (see :func:`~contentplan.model.artifacts.check_model_folder`)."""
     from .realtext import find_realtext
     out = Path(os.path.realpath(output))
     inputs = [("corpus folder", Path(corpus))]

@@ -22,9 +22,11 @@ CSV_DIALECT_HELP = ("CSV for Excel: 'excel' (UTF-8 with BOM), 'excel-fr' (also '
                     "formula cells as --csv-safe does. Default 'plain': UTF-8 for pipes.")
 
 
-def csv_dialect_option(func):
-    return click.option("--csv-dialect", type=click.Choice(["plain", "excel", "excel-fr"]), default="plain",
+def csv_options(func):
+    """--csv-safe and --csv-dialect: every command that writes CSV takes them."""
+    func = click.option("--csv-dialect", type=click.Choice(["plain", "excel", "excel-fr"]), default="plain",
                         show_default=True, help=CSV_DIALECT_HELP)(func)
+    return click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)(func)
 
 
 class OutputFormatChoice(click.Choice):
@@ -52,8 +54,7 @@ def output_options(func):
     @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
                   help="Write to this file instead of stdout (written atomically).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-    @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-    @csv_dialect_option
+    @csv_options
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -67,6 +68,12 @@ def _once(ctx, param, value):
         raise click.ClickException(f"{param.opts[-1]} given {len(value)} times ({', '.join(map(str, value))}); only one "
                                    "is read: merge the files first, or run the command once per file")
     return value[0] if value else None
+
+
+# Options several commands take, declared once.
+scheme_option = click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
+model_option = click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(),
+                            help="Model folder (default: the shipped model).")
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:
@@ -151,8 +158,8 @@ def cli():
 @click.option("-i", "--input", "input_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True),
               help="Table or text file to classify (CSV/TSV/XLSX/JSON/JSONL/TXT, '-' for stdin).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
@@ -238,7 +245,7 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_sha
 
 
 @cli.command()
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@model_option
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Labeled file (text + stage/label columns, any scheme); default: the corpus test split.")
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder for the test split.")
@@ -321,8 +328,8 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
 @click.option("-o", "--output", "log_path", type=click.Path(dir_okay=False), default=None,
               help="Answers file, appended to after every answer (default: INPUT-NAME.labels.csv in the current folder).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("-n", "--max", "limit", type=click.IntRange(1, None), default=200, show_default=True, help="Texts to ask about at most.")
 def review(input_path, log_path, text_column, scheme, model_dir, limit):
     """Label, in the terminal, the texts whose label would teach the model most; then adapt.
@@ -423,8 +430,8 @@ def schemes(name, lang):
                    "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
                    "its demand counted once (see the README).")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
-@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
 @click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
@@ -438,8 +445,7 @@ def schemes(name, lang):
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-@csv_dialect_option
+@csv_options
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
 def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent,
@@ -482,9 +488,9 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
+@scheme_option
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@model_option
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
 @click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter (YAML, TOML or JSON); declared values are kept.")
 @click.option("--overwrite", is_flag=True, help="With --write: replace values the front matter already declares.")
@@ -557,8 +563,8 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
 @click.option("--text-column", help="Column with the question text.")
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file.")
-@click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--timeline", "timeline_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
 @click.option("--dayfirst/--monthfirst", "dayfirst", default=None,
               help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")

@@ -225,17 +225,22 @@ def _builtin_names() -> tuple[str, ...]:
 BUILTIN = _builtin_names()
 
 
+def _check_keys(data: dict, allowed: tuple[str, ...], required: tuple[str, ...], where: str) -> None:
+    """Refuse a key outside ``allowed`` (the first one, by name) and a missing ``required`` one."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SchemeError(f"{where}: unknown key '{key}'{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
+    for key in required:
+        if key not in data:
+            raise SchemeError(f"{where}: missing key '{key}'")
+
+
 def _parse(data, source: str) -> Scheme:
     """Validate a parsed scheme document and build a Scheme. Errors name the key at fault."""
     if not isinstance(data, dict):
         raise SchemeError(f"{source}: a scheme file must be a mapping with 'name' and 'stages' keys")
-    unknown = set(data) - {"name", "description", "stages"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise SchemeError(f"{source}: unknown key '{key}'{did_you_mean(key, ['name', 'description', 'stages'])} (allowed: name, description, stages)")
-    for key in ("name", "stages"):
-        if key not in data:
-            raise SchemeError(f"{source}: missing key '{key}'")
+    _check_keys(data, ("name", "description", "stages"), ("name", "stages"), source)
     if not isinstance(data["name"], str) or not data["name"].strip():
         raise SchemeError(f"{source}: 'name' must be a non-empty string")
     if not isinstance(data["stages"], list) or not data["stages"]:
@@ -247,14 +252,7 @@ def _parse(data, source: str) -> Scheme:
         where = f"{source}: stages[{i}]"
         if not isinstance(s, dict):
             raise SchemeError(f"{where}: each stage must be a mapping with 'id' and 'canonical'")
-        allowed = {"id", "label", "description", "canonical", "cues", "formats", "aliases"}
-        bad = set(s) - allowed
-        if bad:
-            key = sorted(bad)[0]
-            raise SchemeError(f"{where}: unknown key '{key}'{did_you_mean(key, allowed)} (allowed: {', '.join(sorted(allowed))})")
-        for key in ("id", "canonical"):
-            if key not in s:
-                raise SchemeError(f"{where}: missing key '{key}'")
+        _check_keys(s, ("aliases", "canonical", "cues", "description", "formats", "id", "label"), ("id", "canonical"), where)
         sid = s["id"]
         if not isinstance(sid, str) or not sid.strip() or sid in (UNCLEAR, NONE):
             raise SchemeError(f"{where}: 'id' must be a non-empty string other than '{UNCLEAR}' and '{NONE}'")

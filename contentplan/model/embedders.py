@@ -199,6 +199,11 @@ register_encoder("tfidf-hash", lambda arg: HashingEmbedder(), aliases=("tfidf",)
 register_encoder("sentence-transformers:", SentenceTransformerEmbedder, aliases=("st:",))
 
 
+def embed_with(spec: str | None, texts: Sequence[str], cache: EmbeddingCache | None | bool = True) -> np.ndarray | None:
+    """:func:`embed_texts` with the encoder named ``spec``; None for a model without an encoder."""
+    return embed_texts(get_embedder(spec), texts, cache=cache) if spec else None
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None | bool = True) -> np.ndarray:
     """Embed with the on-disk cache: only texts never seen by this embedder are encoded.
 

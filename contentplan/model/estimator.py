@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from .embedders import DEFAULT_EMBEDDER, embed_texts, get_embedder
+from .embedders import DEFAULT_EMBEDDER, embed_with
 from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, softmax, as_texts, fit_temperature, neighbour_arrays,
                       vocab_terms)
 
@@ -56,9 +56,7 @@ class StageClassifier(ClassifierMixin, BaseEstimator):
         return word, char
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
-        if not self.embedder:
-            return None
-        return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
+        return embed_with(self.embedder, texts, cache=self.cache)
 
     def _features(self, texts: list[str], embeddings: np.ndarray | None, fit: bool = False):
         blocks = []

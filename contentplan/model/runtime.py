@@ -386,10 +386,8 @@ class LinearStageModel:
 
     # ----- features -----
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
-        if not self.embedder:
-            return None
-        from .embedders import embed_texts, get_embedder
-        return embed_texts(get_embedder(self.embedder), texts, cache=self.cache)
+        from .embedders import embed_with
+        return embed_with(self.embedder, texts, cache=self.cache)
 
     def ngram_counts(self, X):
         """Raw word and character n-gram counts (before TF-IDF weighting). Counts add up: the counts

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 from .io.tables import detect_column
 from .model.pipeline import JourneyModel, classify_frame
-from .domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 
 
 def load_model(path: str | Path | None = None) -> JourneyModel:

@@ -303,9 +303,9 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
         contentplan adapt -i my-labels.csv -o models/mine
         contentplan classify -i queries.csv --model models/mine -o staged.csv
     """
-    from .training.adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     from .progress import Steps
     from .terminal import clean_line
+    from .training.adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
     res = adapt_model(data_path, output, model_dir, text_column, label_column, scheme, all_rows,
                       DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, cv=not no_cv, progress=say)
@@ -346,8 +346,8 @@ def review(input_path, log_path, text_column, scheme, model_dir, limit):
     from .commands import files_read
     from .io.writers import check_output_path
     from .progress import is_terminal
-    from .training.review import prepare_review, run_session
     from .terminal import clean_line
+    from .training.review import prepare_review, run_session
     if not is_terminal(sys.stdin):
         raise click.UsageError("review asks questions in a terminal, and standard input is not one; run it in a terminal")
     log_path = log_path or f"{Path(input_path).stem}.labels.csv"

@@ -6,14 +6,14 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from .domain.schemes import DEFAULT_SCHEME, formats, list_schemes, load_scheme
+from .domain.schemes import NONE as NONE_LABEL
 from .errors import InputError, ModelError
 from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
 from .model.pipeline import JourneyModel, classify_frame
 from .progress import ROW_STEP, count_rows
-from .domain.schemes import NONE as NONE_LABEL
-from .domain.schemes import DEFAULT_SCHEME, formats, list_schemes, load_scheme
 from .terminal import clean_line
 
 CHUNK_ROWS = 4096
@@ -22,9 +22,9 @@ CHUNK_ROWS = 4096
 def files_read(*paths, scheme=None, model_dir=None) -> list:
     """Every path a command reads, for the output checks: its input files and folders, a scheme YAML
     (not a built-in scheme name) and the model folder (the shipped one by default)."""
-    from .model.artifacts import default_model_dir
     from .domain.schemes import BUILTIN
     from .io.tables import source_path
+    from .model.artifacts import default_model_dir
     out = [source_path(p) for p in paths if p and str(p) != "-"]   # book.xlsx#Sheet reads book.xlsx
     if scheme and str(scheme) not in BUILTIN:
         out.append(scheme)
@@ -67,10 +67,10 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
 
 
 def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real: bool = False) -> str:
-    from .training.corpus import load_split
-    from .training.adaptation import model_summary
-    from .training.evaluation import evaluate_labeled, guess_scheme
     from .io.tables import read_table
+    from .training.adaptation import model_summary
+    from .training.corpus import load_split
+    from .training.evaluation import evaluate_labeled, guess_scheme
 
     model = JourneyModel.load(model_dir)
     which = model_summary(model.meta, model.path)

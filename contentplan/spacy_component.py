@@ -11,8 +11,8 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .model.pipeline import JourneyModel
 from .domain.schemes import DEFAULT_SCHEME, load_scheme
+from .model.pipeline import JourneyModel
 
 
 class JourneyStageComponent:

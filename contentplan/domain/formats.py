@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .schemes import formats
 from ..textfold import fold_accents
+from .schemes import formats
 
 _SYNONYMS = {
     "blog_article": ["blog", "blog post", "blogpost", "article", "article de blog", "post", "listicle", "news", "actualite", "billet"],

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .schemes import NONE, UNCLEAR, Scheme
 from ..textfold import fold_accents
+from .schemes import NONE, UNCLEAR, Scheme
 
 INTENTS = ("informational", "commercial", "transactional", "navigational")
 COMPATIBLE = {

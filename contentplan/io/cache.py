@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def default_cache_dir() -> Path:
     env = os.environ.get("CONTENTPLAN_CACHE")
     if env:

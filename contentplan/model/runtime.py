@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import RETRAIN, ModelError, model_error
-from ..stopwords import FUNCTION_WORDS as _STOP   # never a useful explanation on their own
+from ..stopwords import FUNCTION_WORDS as _STOP  # never a useful explanation on their own
 from ..textfold import fold_accents
 
 RUNTIME = "inference.npz"

@@ -249,10 +249,6 @@ class Labels:
             return self._stages[sid].label.get(self.lang) or self._stages[sid].label.get("en") or sid
         return {"unclear": t("unclear", self.lang), "none": t("no_journey", self.lang)}.get(sid, sid)
 
-    def stage_description(self, sid) -> str:
-        st = self._stages.get(str(sid))
-        return st.describe(self.lang) if st else ""
-
     def persona(self, pid) -> str:
         pid = str(pid)
         if pid in self._personas:

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
+from ..domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 from ..errors import InputError
 from ..io.encoding import display_name
 from ..io.tables import detect_column, read_table
-from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
 from ..model.pipeline import JourneyModel
-from ..domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 
 STAY, NEXT, SKIP, BACK = 0.84, 0.12, 0.03, 0.01   # transition mass: stay / next stage / further ahead / back
 EVIDENCE = 0.6                                     # weight of a question's probabilities vs a uniform floor

@@ -364,8 +364,8 @@ def write_report(report, out_dir: str | Path, csv_safe: bool = False, csv_dialec
     rename: an error, Ctrl-C, SIGTERM, SIGKILL or a full disk leaves the previous folder as it was.
     Only a new or empty folder, or a previous report (it holds the manifest ``.contentplan-report.json``,
     written last), is replaced; files the user added to a previous report are kept."""
-    from .i18n import check_lang
     from ..io.writers import check_csv_dialect
+    from .i18n import check_lang
     check_lang(lang)
     check_csv_dialect(csv_dialect)
     shown = Path(out_dir)

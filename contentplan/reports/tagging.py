@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, OutputError
 from ..domain.formats import detect_format, normalise_format
+from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
+from ..domain.schemes import DEFAULT_SCHEME, NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
+from ..errors import InputError, OutputError
 from ..io.documents import Document, read_documents
 from ..io.encoding import decode, read_bytes
 from ..io.frontmatter import set_front_matter
 from ..io.writers import atomic_write
 from ..model.lang import detect_lang
-from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
 from ..model.pipeline import JourneyModel
-from ..domain.schemes import DEFAULT_SCHEME, NONE, UNCLEAR, Scheme, formats, load_scheme, model_labels
 
 FRONT_KEYS = ("journey_stage", "content_format", "persona", "stage_confidence")
 

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import InputError, ModelError, OutputError
 from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_stages, label_key, load_scheme, model_labels
+from ..errors import InputError, ModelError, OutputError
 
 DEFAULT_LABEL_WEIGHT = 3.0    # one user label counts as this many training items of the base model
 DEFAULT_PRIOR_STRENGTH = 0.1  # scales the base's estimated Fisher information in the prior (see prior_precision)
@@ -435,8 +435,8 @@ def check_adapt_output(output: str | Path, base_dir: Path, data_path: str | Path
     labeled file; and (as ``train -o``) any existing folder that is not a model folder."""
     import os
 
-    from ..model.artifacts import check_model_folder
     from ..io.tables import source_path
+    from ..model.artifacts import check_model_folder
     out = Path(os.path.realpath(output))
     base = Path(os.path.realpath(base_dir))
     if out == base or base in out.parents or out in base.parents:
@@ -558,8 +558,8 @@ def adapt_model(data_path: str | Path, output: str | Path, base_dir: str | Path 
 
 def corpus_check(base_dir: Path, est, base_meta: dict, corpus: str | Path) -> dict:
     """Buyer-journey macro-F1 on the corpus test questions, base model vs adapted estimator."""
-    from .corpus import load_split
     from ..model.pipeline import JourneyModel
+    from .corpus import load_split
 
     tq, _ = load_split(corpus, "test")
     bj = load_scheme("buyer-journey")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..domain.schemes import NONE, canonical_ids, formats
 from ..errors import CorpusError, did_you_mean
 from ..textfold import fold_accents
-from ..domain.schemes import NONE, canonical_ids, formats
 
 QUESTION_KEYS = ("text", "stage", "lang", "kind", "industry", "market")
 CONTENT_KEYS = ("title", "body", "stage", "format", "lang", "industry", "market")
@@ -79,11 +79,6 @@ def load_split(root: str | Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", fold_accents(text)).strip()
-
-
-def trigrams(text: str) -> set[str]:
-    t = normalise(text)
-    return {t[i:i + 3] for i in range(max(1, len(t) - 2))}
 
 
 def content_text(title: str, body: str) -> str:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from ..errors import InputError, did_you_mean
 from ..domain.schemes import BUILTIN, DEFAULT_SCHEME, Scheme, canonical_ids, load_scheme
+from ..errors import InputError, did_you_mean
 
 
 @dataclass
@@ -225,8 +225,8 @@ def real_scores(proba: np.ndarray, frame: pd.DataFrame, scheme: Scheme, threshol
 def real_proba(model, frame: pd.DataFrame) -> np.ndarray:
     """Model probabilities for labeled real items: messages as short texts, pages as documents
     (title + body, passage by passage), exactly as ``classify`` and ``gaps`` read them."""
-    from .realtext import page_body
     from ..domain.schemes import model_labels
+    from .realtext import page_body
 
     out = np.zeros((len(frame), len(model_labels())))
     msg = np.flatnonzero(frame.kind.to_numpy() == "message")

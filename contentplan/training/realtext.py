@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import CorpusError
 from ..domain.schemes import NONE, UNCLEAR, canonical_ids
+from ..errors import CorpusError
 
 REAL_DIR = "real"
 LABELS = "labels.csv"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
 from ..domain.schemes import NONE, Scheme
+from ..errors import InputError
 
 CANDIDATES = 2000      # the most uncertain texts considered (similarity matrices stay ~16 MB)
 NEIGHBOURS = 10        # neighbours averaged for representativeness
@@ -231,10 +231,10 @@ def prepare_review(input_path: str, log_path: str | Path, text_column: str | Non
                    model_dir: str | None = None, limit: int = 200) -> ReviewQueue:
     """The texts of ``input_path`` to ask about, most useful first (:func:`review_order`), leaving out
     those the answers file ``log_path`` holds an answer for (a later session resumes)."""
+    from ..domain.schemes import load_scheme
     from ..io.encoding import display_name
     from ..io.tables import detect_column, read_table
     from ..model.pipeline import JourneyModel, clean_cell, label_frame
-    from ..domain.schemes import load_scheme
     from ..textfold import fold_accents
 
     name = display_name(input_path)

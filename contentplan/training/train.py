@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
+from ..domain.schemes import canonical_ids, list_schemes, load_scheme, model_labels
+from ..errors import CorpusError, OutputError
 from ..model.artifacts import BASELINE, check_model_folder, save_model
 from ..model.embedders import DEFAULT_EMBEDDER
-from .corpus import content_text, corpus_hash, load_split
-from ..errors import CorpusError, OutputError
-from .evaluation import score
 from ..model.estimator import KNN_K, KNN_SHARPNESS, StageClassifier
 from ..model.rules import rule_stage
 from ..model.runtime import fit_temperature, power_calibrate
-from ..domain.schemes import canonical_ids, list_schemes, load_scheme, model_labels
+from .corpus import content_text, corpus_hash, load_split
+from .evaluation import score
 
 BASELINE_FILE = BASELINE   # its sha256 is meta.json's files['baseline_tfidf.skops']
 
@@ -374,9 +374,9 @@ def out_of_source(params: dict, base: pd.DataFrame, real: pd.DataFrame, real_tra
 
     ``base``: corpus training rows (text, stage, weight); ``real_train``: trainable real rows
     (None: corpus only, one fit predicts everything); ``embed``: texts -> embeddings (cached)."""
-    from .evaluation import real_proba
-    from ..model.pipeline import JourneyModel
     from ..domain.schemes import model_labels
+    from ..model.pipeline import JourneyModel
+    from .evaluation import real_proba
 
     out = np.zeros((len(real), len(model_labels())))
     holdouts = sorted(set(real_train.group)) if real_train is not None else []

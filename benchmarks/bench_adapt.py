@@ -42,15 +42,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from contentplan import adaptation as A  # noqa: E402
-from contentplan.artifacts import default_model_dir, load_estimator, read_meta, save_model  # noqa: E402
-from contentplan.corpus import corpus_hash, load_split  # noqa: E402
-from contentplan.evaluation import real_proba, score  # noqa: E402
-from contentplan.pipeline import JourneyModel  # noqa: E402
-from contentplan.realtext import find_realtext, load_real  # noqa: E402
-from contentplan.review import review_order  # noqa: E402
-from contentplan.runtime import LinearStageModel, _texts  # noqa: E402
-from contentplan.schemes import NONE, UNCLEAR, load_scheme  # noqa: E402
+from contentplan.training import adaptation as A  # noqa: E402
+from contentplan.model.artifacts import default_model_dir, load_estimator, read_meta, save_model  # noqa: E402
+from contentplan.training.corpus import corpus_hash, load_split  # noqa: E402
+from contentplan.training.evaluation import real_proba, score  # noqa: E402
+from contentplan.model.pipeline import JourneyModel  # noqa: E402
+from contentplan.training.realtext import find_realtext, load_real  # noqa: E402
+from contentplan.training.review import review_order  # noqa: E402
+from contentplan.model.runtime import LinearStageModel, as_texts  # noqa: E402
+from contentplan.domain.schemes import NONE, UNCLEAR, load_scheme  # noqa: E402
 
 KS = (10, 25, 50, 100, 200)
 MIN_REST = 30          # a source is scored at k only when at least this many of its items are left
@@ -67,7 +67,7 @@ def memo_runtime(arrays: dict) -> type:
 
     class Memo(LinearStageModel):
         def ngram_counts(self, X):
-            key = tuple(_texts(X))
+            key = tuple(as_texts(X))
             if key not in counts:
                 counts[key] = LinearStageModel.ngram_counts(self, list(key))
             return counts[key]
@@ -101,8 +101,8 @@ class Base:
 
 
 def corpus_only_base(corpus: Path) -> Base:
-    from contentplan.model import StageClassifier
-    from contentplan.training import balanced_weights, training_frame
+    from contentplan.model.estimator import StageClassifier
+    from contentplan.training.train import balanced_weights, training_frame
     cache = Path(os.environ.get("CONTENTPLAN_CACHE") or Path.home() / ".cache" / "contentplan")
     if str(cache) == "off":
         cache = Path(tempfile.gettempdir()) / "contentplan-bench"

@@ -9,7 +9,7 @@
 * ratio = end-to-end rows/s / encoder rows/s (target >= 0.8);
 * cold start: ``contentplan classify "one text"`` in a fresh process (target <= 2.5 s), best of 3
   after one warm-up; plus the very first run with an empty cache folder, which also saves the
-  encoder's parsed tokenizer and weights (see contentplan/use_fastload.py);
+  encoder's parsed tokenizer and weights (see contentplan/model/use_fastload.py);
 * peak RSS of the classify process (ru_maxrss of the child), for --rows and for --stream-rows
   to show that memory stays bounded while rows stream.
 Texts are the corpus questions made unique with a row number, so nothing is cached or deduplicated.
@@ -33,7 +33,7 @@ CLI = [sys.executable, "-m", "contentplan"]
 
 
 def make_queries(n: int, path: Path) -> list[str]:
-    from contentplan.corpus import load_split
+    from contentplan.training.corpus import load_split
     q, _ = load_split(ROOT / "corpora", "train")
     base = q.text.tolist()
     rnd = random.Random(0)
@@ -79,7 +79,7 @@ def main() -> int:
         out["cold_start_one_text_s"] = round(min(colds), 2)
         out["cold_start_runs_s"] = [round(c, 2) for c in colds]
 
-        from contentplan.embedders import USEEmbedder
+        from contentplan.model.embedders import USEEmbedder
         enc = USEEmbedder()
         enc.embed(["warm up"])
         t = time.perf_counter()

@@ -35,7 +35,7 @@ def load() -> float:
 
 
 def make(n: int, files: int, tmp: Path) -> None:
-    from contentplan.corpus import load_split
+    from contentplan.training.corpus import load_split
     q, _ = load_split(ROOT / "corpora", "train")
     base, rnd = q.text.tolist(), random.Random(0)
     rows = [(f"r{i:08d}", f"{rnd.choice(base)} {i}", rnd.randint(10, 5000)) for i in range(n)]

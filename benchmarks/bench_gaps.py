@@ -25,7 +25,7 @@ from bench_classify import emit, run_child  # noqa: E402
 
 
 def build(n_q: int, n_c: int, folder: Path) -> tuple[Path, Path]:
-    from contentplan.corpus import load_split
+    from contentplan.training.corpus import load_split
     q, c = load_split(ROOT / "corpora", "train")
     rnd = random.Random(0)
     qs, cs = folder / "questions.csv", folder / "content.csv"

@@ -25,15 +25,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from contentplan.corpus import load_split  # noqa: E402
-from contentplan.embedders import embed_texts, get_embedder  # noqa: E402
-from contentplan.evaluation import real_proba, real_scores, score  # noqa: E402
-from contentplan.model import StageClassifier  # noqa: E402
-from contentplan.pipeline import JourneyModel  # noqa: E402
-from contentplan.realtext import find_realtext, load_real  # noqa: E402
-from contentplan.schemes import load_scheme, model_labels  # noqa: E402
-from contentplan.runtime import fit_temperature, power_calibrate  # noqa: E402
-from contentplan.training import balanced_weights, out_of_source, real_training_frame, training_frame  # noqa: E402
+from contentplan.training.corpus import load_split  # noqa: E402
+from contentplan.model.embedders import embed_texts, get_embedder  # noqa: E402
+from contentplan.training.evaluation import real_proba, real_scores, score  # noqa: E402
+from contentplan.model.estimator import StageClassifier  # noqa: E402
+from contentplan.model.pipeline import JourneyModel  # noqa: E402
+from contentplan.training.realtext import find_realtext, load_real  # noqa: E402
+from contentplan.domain.schemes import load_scheme, model_labels  # noqa: E402
+from contentplan.model.runtime import fit_temperature, power_calibrate  # noqa: E402
+from contentplan.training.train import balanced_weights, out_of_source, real_training_frame, training_frame  # noqa: E402
 
 BASE = {"embedder": "use-multilingual", "ngrams": True, "emb_weight": 1.0, "C": 10.0}
 VARIANTS = {

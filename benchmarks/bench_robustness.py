@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_classify import emit  # noqa: E402
 
-from contentplan.corpus import load_split  # noqa: E402
-from contentplan.noise import flatten, typos  # noqa: E402
-from contentplan.pipeline import JourneyModel, project  # noqa: E402
-from contentplan.rules import rule_stage  # noqa: E402
-from contentplan.schemes import load_scheme  # noqa: E402
+from contentplan.training.corpus import load_split  # noqa: E402
+from contentplan.training.noise import flatten, typos  # noqa: E402
+from contentplan.model.pipeline import JourneyModel, project  # noqa: E402
+from contentplan.model.rules import rule_stage  # noqa: E402
+from contentplan.domain.schemes import load_scheme  # noqa: E402
 
 
 def main() -> int:

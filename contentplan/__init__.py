@@ -1,40 +1,32 @@
 """contentplan: classify questions, queries and content into buyer-journey stages, in French and
 English, and report content gaps per stage and persona.
 
-The public API is imported lazily so that ``import contentplan`` stays fast.
+The public API is listed once, in ``_API`` below, and imported on first use so that
+``import contentplan`` stays fast (see docs/ARCHITECTURE.md).
 """
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "classify", "load_model", "load_scheme", "train_model", "gap_report", "tag", "prospects",
-           "ContentplanError"]
+# public name -> (module, name in it); one function per user command, plus the model and scheme loaders
+_API = {
+    "classify": ("api", "classify"),
+    "load_model": ("api", "load_model"),
+    "tag": ("api", "tag"),
+    "gap_report": ("reports.gaps", "gap_report"),
+    "prospects": ("reports.journeys", "prospect_journeys"),
+    "train_model": ("training.train", "train_model"),
+    "load_scheme": ("domain.schemes", "load_scheme"),
+    "ContentplanError": ("errors", "ContentplanError"),
+}
+
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):
-    if name in ("classify", "load_model"):
-        from . import api
-        return getattr(api, name)
-    if name == "train_model":
-        from .training import train_model
-        return train_model
-    if name == "load_scheme":
-        from .schemes import load_scheme
-        return load_scheme
-    if name == "ContentplanError":
-        from .errors import ContentplanError
-        return ContentplanError
-    if name == "gap_report":
-        from .gaps import gap_report
-        return gap_report
-    if name == "tag":
-        from .tagging import tag_documents, tags_frame
-
-        def tag(paths, **kwargs):
-            """Tag drafts (files or folders); returns a DataFrame, one row per file."""
-            return tags_frame(tag_documents(paths, **kwargs))
-        return tag
-    if name == "prospects":
-        from .journeys import prospect_journeys
-        return prospect_journeys
+    if name in _API:
+        module, attr = _API[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     raise AttributeError(f"module 'contentplan' has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""Python API: ``contentplan.classify`` and ``contentplan.load_model``."""
+"""Python API functions that are not a library function as they stand: ``contentplan.classify``,
+``contentplan.load_model`` and ``contentplan.tag`` (the others are listed in ``contentplan._API``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
 from .io.tables import detect_column
-from .pipeline import JourneyModel, classify_frame
-from .schemes import Scheme, load_scheme
+from .model.pipeline import JourneyModel, classify_frame
 
 
 def load_model(path: str | Path | None = None) -> JourneyModel:
@@ -16,7 +17,7 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
     return JourneyModel.load(path)
 
 
-def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = "buyer-journey",
+def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = DEFAULT_SCHEME,
              text_column: str | None = None, model: str | Path | JourneyModel | None = None,
              min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """Classify texts into journey stages.
@@ -47,3 +48,10 @@ def classify(texts: str | Sequence[str] | pd.DataFrame, scheme: str | Scheme = "
         frame = pd.DataFrame({"text": list(texts)})
         col = "text"
     return classify_frame(m, frame, col, sch, min_confidence, brands, explain)
+
+
+def tag(paths, **kwargs) -> pd.DataFrame:
+    """Tag drafts (files or folders); returns a DataFrame, one row per file. Keyword arguments are
+    :func:`contentplan.reports.tagging.tag_documents`' (scheme, personas, model, min_confidence)."""
+    from .reports.tagging import tag_documents, tags_frame
+    return tags_frame(tag_documents(paths, **kwargs))

@@ -14,28 +14,47 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .domain import DEFAULT_SCHEME
 
-OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 CSV_SAFE_HELP = ("CSV for spreadsheets: prefix with ' every text cell that would run as a formula "
                  "(=, +, -, @, tab, CR); default CSV is byte-faithful.")
 CSV_DIALECT_HELP = ("CSV for Excel: 'excel' (UTF-8 with BOM), 'excel-fr' (also ';' and decimal comma); both neutralise "
                     "formula cells as --csv-safe does. Default 'plain': UTF-8 for pipes.")
 
 
-def csv_dialect_option(func):
-    return click.option("--csv-dialect", type=click.Choice(["plain", "excel", "excel-fr"]), default="plain",
+def csv_options(func):
+    """--csv-safe and --csv-dialect: every command that writes CSV takes them."""
+    func = click.option("--csv-dialect", type=click.Choice(["plain", "excel", "excel-fr"]), default="plain",
                         show_default=True, help=CSV_DIALECT_HELP)(func)
+    return click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)(func)
+
+
+class OutputFormatChoice(click.Choice):
+    """-f's choices: the output formats registered in :mod:`contentplan.io.writers`, read when first
+    needed (so that --version and the group's --help do not import pandas)."""
+
+    def __init__(self):
+        super().__init__(())
+
+    @property
+    def choices(self):
+        from .io.writers import FORMATS
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, value):   # click.Choice.__init__ sets it; the registry is the source
+        pass
 
 
 def output_options(func):
-    """Shared -f/--format, -o/--output and -q/--quiet options."""
-    @click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+    """Shared -f/--format, -o/--output and -q/--quiet options (and the CSV options): every command
+    that writes a result table takes them (see tests/test_cli_options.py)."""
+    @click.option("-f", "--format", "fmt", type=OutputFormatChoice(), default=None,
                   help="Output format (default: from the -o extension, else table).")
     @click.option("-o", "--output", type=click.Path(dir_okay=True, allow_dash=True), default=None,
                   help="Write to this file instead of stdout (written atomically).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-    @click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-    @csv_dialect_option
+    @csv_options
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -51,19 +70,15 @@ def _once(ctx, param, value):
     return value[0] if value else None
 
 
+# Options several commands take, declared once.
+scheme_option = click.option("--scheme", default=DEFAULT_SCHEME, show_default=True, help="Built-in scheme name or scheme YAML file.")
+model_option = click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(),
+                            help="Model folder (default: the shipped model).")
+
+
 def resolve_format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
-    if output and output != "-":
-        ext = Path(output).suffix.lower().lstrip(".")
-        if ext in ("csv", "json", "jsonl", "xlsx"):
-            return ext
-        if ext not in ("", "txt", "text", "out", "log"):
-            # Writing a text table into report.ods or data.xls would look fine and open as garbage.
-            raise click.ClickException(
-                f"{output}: unknown output extension '.{ext}'; name the file .csv, .json, .jsonl, .xlsx or .txt, "
-                "or pass -f csv|json|jsonl|xlsx|table")
-    return "table"
+    from .io.writers import resolve_format
+    return resolve_format(fmt, output)
 
 
 def progress(total: int | None, desc: str, quiet: bool, unit: str = " rows"):
@@ -143,8 +158,8 @@ def cli():
 @click.option("-i", "--input", "input_path", multiple=True, callback=_once, type=click.Path(dir_okay=False, allow_dash=True),
               help="Table or text file to classify (CSV/TSV/XLSX/JSON/JSONL/TXT, '-' for stdin).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Below this confidence the stage is 'unclear' (default: the model's tuned value; 0 disables).")
 @click.option("--brand", "brands", multiple=True, help="Brand or site name that makes a query navigational (repeatable).")
@@ -215,7 +230,7 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_sha
         contentplan train --corpus corpora -o models/my-model
     """
     from .progress import Steps
-    from .training import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
+    from .training.train import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
     _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
                           C=DEFAULT_C if c_value is None else c_value, real=real,
@@ -230,7 +245,7 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_sha
 
 
 @cli.command()
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@model_option
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Labeled file (text + stage/label columns, any scheme); default: the corpus test split.")
 @click.option("--corpus", type=click.Path(file_okay=False), default="corpora", show_default=True, help="Corpus folder for the test split.")
@@ -288,9 +303,9 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
         contentplan adapt -i my-labels.csv -o models/mine
         contentplan classify -i queries.csv --model models/mine -o staged.csv
     """
-    from .adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     from .progress import Steps
     from .terminal import clean_line
+    from .training.adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
     res = adapt_model(data_path, output, model_dir, text_column, label_column, scheme, all_rows,
                       DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, cv=not no_cv, progress=say)
@@ -313,8 +328,8 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
 @click.option("-o", "--output", "log_path", type=click.Path(dir_okay=False), default=None,
               help="Answers file, appended to after every answer (default: INPUT-NAME.labels.csv in the current folder).")
 @click.option("--text-column", help="Column holding the text (detected when omitted).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("-n", "--max", "limit", type=click.IntRange(1, None), default=200, show_default=True, help="Texts to ask about at most.")
 def review(input_path, log_path, text_column, scheme, model_dir, limit):
     """Label, in the terminal, the texts whose label would teach the model most; then adapt.
@@ -331,8 +346,8 @@ def review(input_path, log_path, text_column, scheme, model_dir, limit):
     from .commands import files_read
     from .io.writers import check_output_path
     from .progress import is_terminal
-    from .review import prepare_review, run_session
     from .terminal import clean_line
+    from .training.review import prepare_review, run_session
     if not is_terminal(sys.stdin):
         raise click.UsageError("review asks questions in a terminal, and standard input is not one; run it in a terminal")
     log_path = log_path or f"{Path(input_path).stem}.labels.csv"
@@ -415,8 +430,8 @@ def schemes(name, lang):
                    "Repeatable (Search Console, Semrush, sales notes, tickets): the same query is one question, "
                    "its demand counted once (see the README).")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (without it: per stage only).")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
 @click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
 @click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
@@ -430,8 +445,7 @@ def schemes(name, lang):
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="gap-report", show_default=True,
               help="Folder to write report.html, report.md, CSVs and report.xlsx into.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-@click.option("--csv-safe", is_flag=True, help=CSV_SAFE_HELP)
-@csv_dialect_option
+@csv_options
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
 def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent,
@@ -451,15 +465,15 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
     """
     from .commands import files_read
-    from .gaps import gap_report
-    from .reports import check_report_folder
+    from .reports.gaps import gap_report
+    from .reports.render import check_report_folder
     from .terminal import clean_line
     check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     if not fetch and (fetch_delay is not None or fetch_max is not None):
         raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
     fetch_options = None
     if fetch:
-        from .fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
+        from .io.fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
         fetch_options = FetchOptions(delay=DEFAULT_DELAY if fetch_delay is None else fetch_delay,
                                      max_pages=DEFAULT_MAX_PAGES if fetch_max is None else fetch_max,
                                      bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
@@ -474,9 +488,9 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
+@scheme_option
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file (adds a persona column).")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@model_option
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Below this the stage is 'unclear'.")
 @click.option("--write", "do_write", is_flag=True, help="Store journey_stage, content_format, stage_confidence (and persona) in Markdown front matter (YAML, TOML or JSON); declared values are kept.")
 @click.option("--overwrite", is_flag=True, help="With --write: replace values the front matter already declares.")
@@ -497,7 +511,7 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         contentplan tag drafts/ -o tags.xlsx
     """
     from .io.writers import write_table
-    from .tagging import check_tags, tag_documents, tags_frame, write_tags
+    from .reports.tagging import check_tags, tag_documents, tags_frame, write_tags
     from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
@@ -549,8 +563,8 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
 @click.option("--text-column", help="Column with the question text.")
 @click.option("--content", "content_path", multiple=True, callback=_once, type=click.Path(), help="Content inventory or folder, to propose the next piece to send.")
 @click.option("--personas", "personas_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Personas YAML file.")
-@click.option("--scheme", default="buyer-journey", show_default=True, help="Built-in scheme name or scheme YAML file.")
-@click.option("--model", "model_dir", multiple=True, callback=_once, type=click.Path(), help="Model folder (default: the shipped model).")
+@scheme_option
+@model_option
 @click.option("--timeline", "timeline_path", multiple=True, callback=_once, type=click.Path(dir_okay=False), help="Also write each prospect's timeline as JSON.")
 @click.option("--dayfirst/--monthfirst", "dayfirst", default=None,
               help="How to read numeric dates such as 02/12/2026 (default: decided from the column; an error when it cannot be).")
@@ -572,7 +586,7 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         open_output,
         write_table,
     )
-    from .journeys import prospect_journeys
+    from .reports.journeys import prospect_journeys
     inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
     check_output_path(output, inputs)
     check_distinct_outputs({"-o": output, "--timeline": timeline_path})

@@ -6,14 +6,14 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from .domain.schemes import DEFAULT_SCHEME, formats, list_schemes, load_scheme
+from .domain.schemes import NONE as NONE_LABEL
 from .errors import InputError, ModelError
 from .io.encoding import display_name
 from .io.tables import detect_column, iter_table
 from .io.writers import StreamWriter, render_table
-from .pipeline import JourneyModel, classify_frame
+from .model.pipeline import JourneyModel, classify_frame
 from .progress import ROW_STEP, count_rows
-from .schemes import NONE as NONE_LABEL
-from .schemes import formats, list_schemes, load_scheme
 from .terminal import clean_line
 
 CHUNK_ROWS = 4096
@@ -22,9 +22,9 @@ CHUNK_ROWS = 4096
 def files_read(*paths, scheme=None, model_dir=None) -> list:
     """Every path a command reads, for the output checks: its input files and folders, a scheme YAML
     (not a built-in scheme name) and the model folder (the shipped one by default)."""
-    from .artifacts import default_model_dir
-    from .schemes import BUILTIN
+    from .domain.schemes import BUILTIN
     from .io.tables import source_path
+    from .model.artifacts import default_model_dir
     out = [source_path(p) for p in paths if p and str(p) != "-"]   # book.xlsx#Sheet reads book.xlsx
     if scheme and str(scheme) not in BUILTIN:
         out.append(scheme)
@@ -67,15 +67,15 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
 
 
 def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, fmt, real: bool = False) -> str:
-    from .corpus import load_split
-    from .adaptation import model_summary
-    from .evaluation import evaluate_labeled, guess_scheme
     from .io.tables import read_table
+    from .training.adaptation import model_summary
+    from .training.corpus import load_split
+    from .training.evaluation import evaluate_labeled, guess_scheme
 
     model = JourneyModel.load(model_dir)
     which = model_summary(model.meta, model.path)
     if real:
-        return run_evaluate_real(model, corpus, scheme or "buyer-journey", fmt, which)
+        return run_evaluate_real(model, corpus, scheme or DEFAULT_SCHEME, fmt, which)
     reports = []
     if data_path:
         frame = read_table(data_path)
@@ -90,7 +90,7 @@ def run_evaluate(model_dir, data_path, corpus, text_column, label_column, scheme
         reports.append(evaluate_labeled(model, frame[tcol].astype(str).tolist(), frame[lcol].astype(str).str.strip().tolist(), sch, name))
     else:
         tq, tc = load_split(corpus, "test")
-        sch = load_scheme(scheme or "buyer-journey")
+        sch = load_scheme(scheme or DEFAULT_SCHEME)
         reports.append(evaluate_labeled(model, tq.text.tolist(), tq.stage.tolist(), sch, f"{corpus}/test questions"))
         if len(tc):
             reports.append(evaluate_labeled(model, tc.body.tolist(), tc.stage.tolist(), sch, f"{corpus}/test content",
@@ -130,9 +130,9 @@ def run_evaluate_real(model: JourneyModel, corpus, scheme: str, fmt: str, which:
     with calibration; sources the model was trained on are marked (those rows are not held out)."""
     import pandas as pd
 
-    from .corpus import load_split
-    from .evaluation import real_proba, real_scores
-    from .realtext import find_realtext, load_real, sources
+    from .training.corpus import load_split
+    from .training.evaluation import real_proba, real_scores
+    from .training.realtext import find_realtext, load_real, sources
 
     sch = load_scheme(scheme)
     root = find_realtext(corpus)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .domain import DEFAULT_SCHEME
 from .errors import ContentplanError, InputError, OutputError
 
 INPUT_EXTS = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet")
@@ -50,31 +51,31 @@ def worker_model(model: str | None):
     """The model, loaded once per process; the first call also sets the worker's policy: one BLAS
     thread (unless ``CONTENTPLAN_THREADS`` is set) and no row caches."""
     os.environ.setdefault("CONTENTPLAN_THREADS", "1")
-    from . import embedders
-    embedders.ROW_CACHE = False
-    from .pipeline import JourneyModel
+    from .io import cache
+    cache.ROW_CACHE = False
+    from .model.pipeline import JourneyModel
     return JourneyModel.load(model)
 
 
 @functools.lru_cache(maxsize=8)
 def _scheme(scheme: str):
-    from .schemes import load_scheme
+    from .domain.schemes import load_scheme
     return load_scheme(scheme)
 
 
-def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
+def classify_partition(frame: pd.DataFrame, text_column: str, scheme: str = DEFAULT_SCHEME, model: str | None = None,
                        min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True) -> pd.DataFrame:
     """``classify_frame`` on one partition, keeping the partition's index (row ids stay unique)."""
-    from .pipeline import classify_frame
+    from .model.pipeline import classify_frame
     out = classify_frame(worker_model(model), frame, text_column, _scheme(scheme), min_confidence, tuple(brands), explain)
     out.index = frame.index
     return out
 
 
-def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-journey", model: str | None = None,
+def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = DEFAULT_SCHEME, model: str | None = None,
                 explain: bool = True) -> pd.DataFrame:
     """The empty frame with the output's columns and dtypes (what ``map_partitions`` needs)."""
-    from .pipeline import JourneyModel, classify_frame
+    from .model.pipeline import JourneyModel, classify_frame
     probe = frame.iloc[:0].copy()
     row = {c: probe[c].dtype.type() if probe[c].dtype.kind in "biuf" else "x" for c in probe.columns}
     row[text_column] = "combien coûte votre CRM ?"
@@ -82,7 +83,7 @@ def output_meta(frame: pd.DataFrame, text_column: str, scheme: str = "buyer-jour
     return classify_frame(JourneyModel.load(model), one, text_column, _scheme(scheme), None, (), explain).iloc[:0]
 
 
-def classify(ddf, text_column: str | None = None, scheme: str = "buyer-journey", model: str | Path | None = None,
+def classify(ddf, text_column: str | None = None, scheme: str = DEFAULT_SCHEME, model: str | Path | None = None,
              min_confidence: float | None = None, brands: Sequence[str] = (), explain: bool = True):
     """Classify a Dask DataFrame: the input columns then the classification columns, as
     ``contentplan classify`` writes them, partition by partition (same index, same order)."""

@@ -25,7 +25,7 @@ def datacard(corpus):
     """Regenerate CORPUS/DATACARD.md (counts per stage, language, kind and industry)."""
     from pathlib import Path
 
-    from .corpus import data_card
+    from .training.corpus import data_card
     out = Path(corpus, "DATACARD.md")
     out.write_text(data_card(corpus), encoding="utf-8")
     click.echo(f"wrote {out}")
@@ -35,7 +35,7 @@ def datacard(corpus):
 @click.option("--corpus", type=click.Path(file_okay=False, exists=True), default="corpora", show_default=True)
 def corpus_hash_cmd(corpus):
     """Print the sha256 of the corpus files (what a model's meta.json records)."""
-    from .corpus import corpus_hash
+    from .training.corpus import corpus_hash
     click.echo(corpus_hash(corpus))
 
 
@@ -43,7 +43,7 @@ def corpus_hash_cmd(corpus):
 @click.argument("model_dir", type=click.Path(file_okay=False, exists=True))
 def export_runtime_cmd(model_dir):
     """Write MODEL_DIR/inference.npz from its estimator.skops and record the files' hashes."""
-    from .artifacts import export_runtime
+    from .model.artifacts import export_runtime
     click.echo(str(export_runtime(model_dir)))
 
 
@@ -52,7 +52,7 @@ def export_runtime_cmd(model_dir):
 @click.option("--embedder", default="use-multilingual", show_default=True)
 def calibrate_match(pairs, embedder):
     """Recalibrate the gap report's answered threshold for EMBEDDER on labeled question-page pairs."""
-    from .gaps import write_match_threshold
+    from .reports.gaps import write_match_threshold
     click.echo(json.dumps({embedder: write_match_threshold(pairs, embedder)}, indent=2))
 
 
@@ -60,5 +60,5 @@ def calibrate_match(pairs, embedder):
 @click.option("--corpus", type=click.Path(file_okay=False, exists=True), default="corpora", show_default=True)
 def lang_profiles(corpus):
     """Rebuild the language detector's n-gram profiles from the corpus train split."""
-    from .lang import write_profiles
+    from .training.corpus import write_profiles
     click.echo(f"wrote {write_profiles(corpus)}")

@@ -28,6 +28,14 @@ class ModelError(ContentplanError):
     """A model folder is missing, corrupt or incompatible."""
 
 
+RETRAIN = "retrain with 'contentplan train'"   # the fix for a model folder that cannot be used
+
+
+def model_error(what: str) -> ModelError:
+    """``what`` (where and what is wrong) with the fix: ``"<what>; retrain with 'contentplan train'"``."""
+    return ModelError(f"{what}; {RETRAIN}")
+
+
 class CorpusError(ContentplanError):
     """The labeled corpus is malformed."""
 
@@ -47,12 +55,4 @@ def missing_column(column: str, where: str, found: Iterable[str], option: str = 
     return ColumnError(
         f"{where}: no column '{column}'{did_you_mean(column, found)} "
         f"(columns found: {', '.join(map(str, found)) or 'none'}); pass {option} with one of them"
-    )
-
-
-def unknown_choice(kind: str, value: str, choices: Iterable[str], where: str = "") -> ContentplanError:
-    choices = sorted(choices)
-    prefix = f"{where}: " if where else ""
-    return ContentplanError(
-        f"{prefix}unknown {kind} '{value}'{did_you_mean(value, choices)} (valid: {', '.join(choices)})"
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .pipeline import JourneyModel
-from .schemes import load_scheme
+from .domain.schemes import DEFAULT_SCHEME, load_scheme
+from .model.pipeline import JourneyModel
 
 
 class JourneyStageComponent:
@@ -43,6 +43,6 @@ class JourneyStageComponent:
             yield doc
 
 
-@Language.factory("journey_stage", default_config={"model": "", "scheme": "buyer-journey"})
+@Language.factory("journey_stage", default_config={"model": "", "scheme": DEFAULT_SCHEME})
 def make_journey_stage(nlp: Language, name: str, model: str, scheme: str) -> JourneyStageComponent:
     return JourneyStageComponent(nlp, name, model, scheme)

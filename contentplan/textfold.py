@@ -1,11 +1,18 @@
-"""One way to fold text for matching: lowercase, accents removed (é -> e), typographic apostrophe
-made plain. Used wherever two spellings of the same words must compare equal."""
+"""The one way to fold text for matching: lowercase, accents removed (é -> e), typographic
+apostrophe made plain. Used wherever two spellings of the same words must compare equal: the TF-IDF
+features, cue-word rules, personas, column names, scheme labels, corpus checks."""
 from __future__ import annotations
 
 import unicodedata
 
 
-def fold_accents(text) -> str:
-    """Lowercase, without accents, with ’ as ' ("Études de cas" -> "etudes de cas")."""
-    s = unicodedata.normalize("NFKD", str(text).lower().replace("’", "'"))
-    return "".join(c for c in s if not unicodedata.combining(c))
+def fold_accents(text, apostrophe: bool = True) -> str:
+    """Lowercase, without accents (NFKD without combining marks), with ’ as ' ("Études de cas" ->
+    "etudes de cas"). ``apostrophe=False`` keeps ’ as it is: the model's word and character features
+    fold as scikit-learn's ``strip_accents="unicode"`` does, and must keep doing so."""
+    s = str(text).lower()
+    if apostrophe:
+        s = s.replace("’", "'")
+    if s.isascii():
+        return s
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))

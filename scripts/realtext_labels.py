@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from contentplan.realtext import LABEL_COLUMNS, sources
+from contentplan.training.realtext import LABEL_COLUMNS, sources
 
 
 def main() -> None:

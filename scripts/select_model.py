@@ -11,11 +11,11 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
-from contentplan.corpus import load_split
-from contentplan.model import StageClassifier
-from contentplan.noise import noisy
-from contentplan.schemes import load_scheme
-from contentplan.training import training_frame
+from contentplan.training.corpus import load_split
+from contentplan.model.estimator import StageClassifier
+from contentplan.training.noise import noisy
+from contentplan.domain.schemes import load_scheme
+from contentplan.training.train import training_frame
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--corpus", default="corpora")

@@ -46,8 +46,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A small model trained on TINY with the hashing embedder, saved as a real model folder."""
-    from contentplan.artifacts import save_model
-    from contentplan.model import StageClassifier
+    from contentplan.model.artifacts import save_model
+    from contentplan.model.estimator import StageClassifier
 
     os.environ.setdefault("CONTENTPLAN_CACHE", "off")
     texts, labels = zip(*TINY)

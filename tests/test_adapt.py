@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contentplan import adaptation as A
+from contentplan.training import adaptation as A
 from contentplan.errors import InputError, OutputError
-from contentplan.schemes import load_scheme
+from contentplan.domain.schemes import load_scheme
 
 ROOT = Path(__file__).resolve().parent.parent
 BJ = load_scheme("buyer-journey")
@@ -141,7 +141,7 @@ def test_lbfgs_minimises_a_quadratic():
 
 
 def test_features_reproduce_the_runtime_logits(tiny_model_dir):
-    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.model.artifacts import load_runtime, read_meta
     rt, _ = load_runtime(tiny_model_dir, read_meta(tiny_model_dir))
     texts = ["how much is the pro plan", "mon colis est abîmé", "what is churn"]
     X = A.feature_matrix(rt, texts)
@@ -149,7 +149,7 @@ def test_features_reproduce_the_runtime_logits(tiny_model_dir):
 
 
 def test_fit_head_learns_labels_keeps_unseen_weights_and_coarse_sets(tiny_model_dir):
-    from contentplan.artifacts import load_estimator, read_meta
+    from contentplan.model.artifacts import load_estimator, read_meta
     est = load_estimator(tiny_model_dir, read_meta(tiny_model_dir))
     rt = est.runtime()
     classes = list(est.classes_)
@@ -206,7 +206,7 @@ def test_adapt_writes_a_folder_classify_and_evaluate_load(runner, cli, tmp_path,
     res = runner.invoke(cli, ["evaluate", "--model", str(out), "--data", str(data)])
     assert res.output.startswith(f"model: {out}: adapted from tiny on 4 labels of {data}, ")
     # The estimator and the inference arrays agree (the saved runtime is the adapted head, not the base's).
-    from contentplan.artifacts import load_estimator, load_runtime, read_meta
+    from contentplan.model.artifacts import load_estimator, load_runtime, read_meta
     m = read_meta(out)
     rt, _ = load_runtime(out, m)
     est = load_estimator(out, m)
@@ -257,9 +257,9 @@ PARAPHRASES = ["plafond des frais de repas urssaf 2025", "forfait des frais de m
 
 @pytest.mark.model
 def test_a_handful_of_labels_fixes_them_and_paraphrases_without_breaking_the_test_split(tmp_path):
-    from contentplan.artifacts import default_model_dir
-    from contentplan.corpus import load_split
-    from contentplan.pipeline import JourneyModel
+    from contentplan.model.artifacts import default_model_dir
+    from contentplan.training.corpus import load_split
+    from contentplan.model.pipeline import JourneyModel
 
     base = JourneyModel.load(None)
     data = tmp_path / "vertical.csv"
@@ -275,7 +275,7 @@ def test_a_handful_of_labels_fixes_them_and_paraphrases_without_breaking_the_tes
     assert sum(p == "awareness" for p in para) >= 4 and sum(p == "awareness" for p in para) > sum(p == "awareness" for p in para_before)
     assert res.meta["adapted"]["base"]["path"] == str(default_model_dir())
     # The general case: buyer-journey macro-F1 on the corpus test questions moves by at most 0.02.
-    from contentplan.evaluation import score
+    from contentplan.training.evaluation import score
     tq, _ = load_split(ROOT / "corpora", "test")
     g = [BJ.of_canonical(s) for s in tq.stage]
     f1 = {}

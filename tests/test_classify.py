@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import contentplan
-from contentplan.schemes import load_scheme
+from contentplan.domain.schemes import load_scheme
 
 BJ_COLUMNS = ["stage", "confidence", "lang", "intent", "p_awareness", "p_consideration", "p_decision",
               "p_post-purchase", "explanation"]
@@ -77,7 +77,7 @@ def test_input_column_named_stage_is_kept(tiny_model_dir):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["classify", "--scheme", "buyer-jorney", "x"], "Error: unknown scheme 'buyer-jorney'; did you mean 'buyer-journey'? (built-in: buyer-journey, oni, customer-journey, online-journey; or pass a .yaml file)"),
+    (["classify", "--scheme", "buyer-jorney", "x"], "Error: unknown scheme 'buyer-jorney'; did you mean 'buyer-journey'? (built-in: buyer-journey, customer-journey, oni, online-journey; or pass a .yaml file)"),
     (["classify", "--model", "no/such/model", "x"], "Error: no/such/model: model folder not found; pass --model with a folder made by 'contentplan train'"),
 ])
 def test_bad_options_exact_errors(runner, cli, args, message):

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan.formats_detect import detect_format
-from contentplan.gaps import _read_content, content_formats, read_questions
-from contentplan.intent import agreement_lines, intent_agreement, parse_intents
+from contentplan.domain.formats import detect_format
+from contentplan.reports.gaps import _read_content, content_formats, read_questions
+from contentplan.domain.intent import agreement_lines, intent_agreement, parse_intents
 from contentplan.io.tables import carried_names, metric_columns
-from contentplan.schemes import load_scheme
+from contentplan.domain.schemes import load_scheme
 
 CMS = Path(__file__).parent / "fixtures" / "cms"
 SRC = Path(__file__).parent / "fixtures" / "sources"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
-from contentplan.corpus import corpus_hash, load_split, normalise
-from contentplan.lang import detect_lang
-from contentplan.schemes import NONE, canonical_ids, formats
+from contentplan.training.corpus import corpus_hash, load_split, normalise
+from contentplan.model.lang import detect_lang
+from contentplan.domain.schemes import NONE, canonical_ids, formats
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora"

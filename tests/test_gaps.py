@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan.gaps import gap_report, read_content
+from contentplan.reports.gaps import gap_report, read_content
 
 FIX = Path(__file__).parent / "fixtures" / "gaps"
 GOLDEN = Path(__file__).parent / "golden"

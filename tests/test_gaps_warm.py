@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contentplan import gaps
+from contentplan.reports import gaps
 
 
 def _same_partition(a, b) -> bool:

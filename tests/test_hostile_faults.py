@@ -16,13 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contentplan import embedders, notices
-from contentplan.embedders import (
-    EmbeddingCache,
-    HashingEmbedder,
-    cache_max_bytes,
-    embed_texts,
-)
+from contentplan import notices
+from contentplan.io import cache as cache_mod
+from contentplan.io.cache import EmbeddingCache, cache_max_bytes
+from contentplan.model.embedders import HashingEmbedder, embed_texts
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +88,7 @@ def test_locked_cache_does_not_hang(tmp_path, capsys):
         holder.kill()
         holder.wait()
     assert np.allclose(out, _uncached(["a", "b"]))
-    assert elapsed < 2 * embedders.CACHE_TIMEOUT_S + 1, elapsed
+    assert elapsed < 2 * cache_mod.CACHE_TIMEOUT_S + 1, elapsed
     assert _warnings(capsys.readouterr().err) == [(
         f"warning: embedding cache {path} cannot be used (database is locked); continuing without it (slower); "
         "another process is writing to it; it will be used again on the next run")]
@@ -123,8 +120,8 @@ class _FailingDb:
 
 @pytest.mark.parametrize("message", ["database or disk is full", "attempt to write a readonly database"])
 def test_full_or_read_only_disk_falls_back(tmp_path, monkeypatch, capsys, message):
-    real = embedders._connect
-    monkeypatch.setattr(embedders, "_connect", lambda path: _FailingDb(real(path), message))
+    real = cache_mod._connect
+    monkeypatch.setattr(cache_mod, "_connect", lambda path: _FailingDb(real(path), message))
     path = tmp_path / "embeddings.sqlite"
     cache, emb = EmbeddingCache(path), Counting()
     for texts in (["x", "y"], ["y", "z"], ["z"]):
@@ -142,7 +139,7 @@ def test_read_only_cache_file(tmp_path, monkeypatch, capsys):
     first = EmbeddingCache(path)
     first.put_many("counting", ["a"], _uncached(["a"]))
     first.close()
-    monkeypatch.setattr(embedders, "_connect", lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=1))
+    monkeypatch.setattr(cache_mod, "_connect", lambda p: sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=1))
     assert np.allclose(embed_texts(Counting(), ["a", "b"], cache=EmbeddingCache(path)), _uncached(["a", "b"]))
     (line,) = _warnings(capsys.readouterr().err)
     assert line.startswith(f"warning: embedding cache {path} cannot be used (attempt to write a readonly database)")
@@ -179,7 +176,7 @@ def test_cli_with_a_corrupt_cache_warns_once(tmp_path, monkeypatch, runner, cli,
 
 def test_cache_evicts_least_recently_used_rows_over_its_limit(tmp_path, monkeypatch):
     clock = itertools.count(1_000_000, 10_000)
-    monkeypatch.setattr(embedders, "_now", lambda: next(clock))
+    monkeypatch.setattr(cache_mod, "_now", lambda: next(clock))
     limit = 256 * 1024
     cache = EmbeddingCache(tmp_path / "embeddings.sqlite", max_bytes=limit)
     rng = np.random.default_rng(0)
@@ -616,7 +613,7 @@ def _edit_meta(folder: Path, change) -> None:
 
 
 def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner, cli, tiny_model_dir):
-    from contentplan.artifacts import export_runtime, load_runtime, read_meta
+    from contentplan.model.artifacts import export_runtime, load_runtime, read_meta
     bad = _copy_model(tiny_model_dir, tmp_path / "old-model")
     _edit_meta(bad, lambda m: m.pop("files"))
     res = runner.invoke(cli, ["classify", "prix crm", "--model", str(bad)])
@@ -630,7 +627,7 @@ def test_model_without_file_hashes_is_refused_until_re_exported(tmp_path, runner
 
 
 def test_estimator_fallback_is_checked_too(tmp_path, tiny_model_dir):
-    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.model.artifacts import load_runtime, read_meta
     from contentplan.errors import ModelError
     bad = _copy_model(tiny_model_dir, tmp_path / "no-runtime")
     (bad / "inference.npz").unlink()
@@ -681,7 +678,7 @@ def _header_only(shape, dtype="<f8") -> bytes:
 def test_model_arrays_are_bounded_before_inflating(tmp_path, tiny_model_dir, members, message):
     import zipfile
 
-    from contentplan.artifacts import file_sha256, load_runtime, read_meta
+    from contentplan.model.artifacts import file_sha256, load_runtime, read_meta
     from contentplan.errors import ModelError
     bad = _copy_model(tiny_model_dir, tmp_path / "bomb")
     npz = bad / "inference.npz"
@@ -695,8 +692,8 @@ def test_model_arrays_are_bounded_before_inflating(tmp_path, tiny_model_dir, mem
 
 
 def test_model_arrays_total_is_bounded(monkeypatch, tiny_model_dir):
-    from contentplan import runtime
-    from contentplan.artifacts import load_runtime, read_meta
+    from contentplan.model import runtime
+    from contentplan.model.artifacts import load_runtime, read_meta
     from contentplan.errors import ModelError
     monkeypatch.setattr(runtime, "MAX_NPZ_BYTES", 1000)
     with pytest.raises(ModelError) as err:
@@ -707,13 +704,13 @@ def test_model_arrays_total_is_bounded(monkeypatch, tiny_model_dir):
 
 @pytest.mark.model
 def test_shipped_model_has_hashes_and_loads_within_bounds():
-    from contentplan.artifacts import (
+    from contentplan.model.artifacts import (
         default_model_dir,
         file_sha256,
         load_runtime,
         read_meta,
     )
-    from contentplan.runtime import check_npz
+    from contentplan.model.runtime import check_npz
     folder = default_model_dir()
     meta = read_meta(folder)
     assert set(meta["files"]) == {"estimator.skops", "inference.npz", "baseline_tfidf.skops"}

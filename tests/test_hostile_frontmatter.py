@@ -18,7 +18,7 @@ import yaml
 
 from contentplan.errors import InputError
 from contentplan.io.documents import parse_front_matter, read_document
-from contentplan.tagging import updated_markdown
+from contentplan.reports.tagging import updated_markdown
 
 V = {"journey_stage": "decision", "content_format": "guide", "stage_confidence": 0.91}
 TRICKY = [

@@ -182,7 +182,7 @@ def test_outputs_are_deterministic(runner, cli, tiny_model_dir, tmp_path):
 
 
 def test_html_escapes_payloads_everywhere(tmp_path, tiny_model_dir):
-    from contentplan.gaps import gap_report
+    from contentplan.reports.gaps import gap_report
     payloads = ["<script>alert('t')</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(2)>"]
     docs = tmp_path / "docs"
     docs.mkdir()

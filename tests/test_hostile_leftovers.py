@@ -187,8 +187,8 @@ def test_stale_hidden_folders_of_a_killed_report_are_removed_by_the_next_write(r
 
 
 def test_a_failed_report_write_cleans_nothing(tmp_path, tiny_model_dir):
-    from contentplan.gaps import gap_report
-    from contentplan.reports import write_report
+    from contentplan.reports.gaps import gap_report
+    from contentplan.reports.render import write_report
     work = tmp_path / "work"
     mine = work / "mine"
     mine.mkdir(parents=True)
@@ -207,8 +207,8 @@ def test_a_failed_report_write_cleans_nothing(tmp_path, tiny_model_dir):
 @pytest.fixture(scope="module")
 def baseline_model_dir(tmp_path_factory) -> Path:
     """A tiny model folder with a TF-IDF baseline beside it, as 'contentplan train' writes one."""
-    from contentplan.artifacts import save_model
-    from contentplan.model import StageClassifier
+    from contentplan.model.artifacts import save_model
+    from contentplan.model.estimator import StageClassifier
     from tests.conftest import TINY
 
     texts, labels = map(list, zip(*TINY))
@@ -235,7 +235,7 @@ def _evaluate(runner, cli, model: Path, tmp_path: Path):
 
 
 def test_save_records_the_baseline_hash_and_evaluate_loads_it(runner, cli, model_copy, tmp_path):
-    from contentplan.artifacts import BASELINE, file_sha256
+    from contentplan.model.artifacts import BASELINE, file_sha256
     meta = json.loads((model_copy / "meta.json").read_text(encoding="utf-8"))
     assert BASELINE == "baseline_tfidf.skops"
     assert sorted(meta["files"]) == ["baseline_tfidf.skops", "estimator.skops", "inference.npz"]
@@ -274,8 +274,8 @@ def test_baseline_without_a_recorded_hash_is_refused_only_when_loaded(runner, cl
     assert res.exit_code == 0, res.output
     assert _snapshot(model_copy) == before
     # The re-export the message names records it.
-    from contentplan.artifacts import export_runtime
-    from contentplan.pipeline import _load_cached
+    from contentplan.model.artifacts import export_runtime
+    from contentplan.model.pipeline import _load_cached
     export_runtime(model_copy)
     _load_cached.cache_clear()   # a new process in real use: the meta.json read again
     assert "baseline_tfidf.skops" in json.loads(meta_file.read_text(encoding="utf-8"))["files"]
@@ -361,7 +361,7 @@ TRAIN_REFUSED = [
 
 @pytest.mark.parametrize("case", TRAIN_REFUSED, ids=[c[0] for c in TRAIN_REFUSED])
 def test_train_never_writes_the_model_where_training_reads(runner, cli, tmp_path, monkeypatch, case):
-    from contentplan import training
+    from contentplan.training import train as training
     _, output, message = case
     corpus, rt = _corpus(tmp_path), _realtext(tmp_path / "shared")
     (tmp_path / "link-to-corp").symlink_to(corpus, target_is_directory=True)
@@ -379,7 +379,7 @@ def test_train_never_writes_the_model_where_training_reads(runner, cli, tmp_path
 
 @pytest.mark.parametrize("kind", ["folder", "file"])
 def test_train_refuses_a_non_model_output_before_training(runner, cli, tmp_path, monkeypatch, kind):
-    from contentplan import training
+    from contentplan.training import train as training
     corpus = _corpus(tmp_path)
     monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
     monkeypatch.setattr(training, "load_split", _no_training)
@@ -401,7 +401,7 @@ def test_train_refuses_a_non_model_output_before_training(runner, cli, tmp_path,
 def test_train_accepts_a_new_empty_or_model_folder(runner, cli, tmp_path, monkeypatch, kind, tiny_model_dir):
     import shutil
 
-    from contentplan import training
+    from contentplan.training import train as training
     corpus = _corpus(tmp_path)
     monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
     monkeypatch.setattr(training, "load_split", _no_training)   # reached: the output was accepted
@@ -415,7 +415,7 @@ def test_train_accepts_a_new_empty_or_model_folder(runner, cli, tmp_path, monkey
 
 
 def test_train_model_checks_the_output_itself(tmp_path, monkeypatch):
-    from contentplan import training
+    from contentplan.training import train as training
     corpus = _corpus(tmp_path)
     monkeypatch.delenv("CONTENTPLAN_REALTEXT", raising=False)
     monkeypatch.setattr(training, "load_split", _no_training)

@@ -284,8 +284,8 @@ def test_rerun_replaces_the_report_and_keeps_the_users_files(tmp_path, runner, c
 
 
 def test_swap_without_an_atomic_exchange_also_keeps_the_users_files(tmp_path, tiny_model_dir, monkeypatch):
-    from contentplan import reports
-    from contentplan.gaps import gap_report
+    from contentplan.reports import render as reports
+    from contentplan.reports.gaps import gap_report
     monkeypatch.setattr(reports, "_exchange", lambda a, b: False)   # a system without renameat2
     rep = gap_report(FIX / "content.csv", FIX / "questions.csv", model=tiny_model_dir)
     out = tmp_path / "rep"
@@ -298,8 +298,8 @@ def test_swap_without_an_atomic_exchange_also_keeps_the_users_files(tmp_path, ti
 
 
 def test_a_report_from_before_the_manifest_is_replaced(tmp_path, tiny_model_dir):
-    from contentplan.gaps import gap_report
-    from contentplan.reports import REPORT_FILES
+    from contentplan.reports.gaps import gap_report
+    from contentplan.reports.render import REPORT_FILES
     out = tmp_path / "old"
     out.mkdir()
     for name in REPORT_FILES:
@@ -310,7 +310,7 @@ def test_a_report_from_before_the_manifest_is_replaced(tmp_path, tiny_model_dir)
 
 
 def test_full_disk_mid_report_leaves_the_previous_report_whole(tmp_path, runner, cli, tiny_model_dir, monkeypatch):
-    from contentplan import reports
+    from contentplan.reports import render as reports
     out = tmp_path / "rep"
     assert _run(runner, cli, _gaps_args(out), tiny_model_dir).exit_code == 0
     before = _snapshot(out)
@@ -335,7 +335,7 @@ import os, sys, time
 from pathlib import Path
 marker, target = sys.argv[1], sys.argv[2]
 import contentplan.io.writers as w
-import contentplan.reports as r
+import contentplan.reports.render as r
 
 def stall(real):
     def slow(*a, **k):
@@ -470,7 +470,7 @@ MD_PAYLOADS = ["![pixel](http://evil.example/track.png) price", "<img src=http:/
 
 @pytest.fixture(scope="module")
 def hostile_report(tiny_model_dir, tmp_path_factory):
-    from contentplan.gaps import gap_report
+    from contentplan.reports.gaps import gap_report
     d = tmp_path_factory.mktemp("hostile")
     (d / "s.yaml").write_bytes(HOSTILE_SCHEME)
     pd.DataFrame({"question": MD_PAYLOADS * 2, "persona": ["cfo", "marketer"] * len(MD_PAYLOADS)}).to_csv(d / "q.csv", index=False)

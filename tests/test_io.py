@@ -203,7 +203,7 @@ def test_yaml_alias_bomb_is_refused(tmp_path):
 
 def test_big_yaml_without_aliases_is_not_taken_for_a_bomb(tmp_path):
     """10,000 personas with example questions: more than 100,000 YAML nodes, all written out: accepted."""
-    from contentplan.personas import load_personas
+    from contentplan.domain.personas import load_personas
     lines = ["personas:"]
     for i in range(10_000):
         lines += [f"  - id: p{i}", f"    name: Persona {i}", "    example_questions:"]

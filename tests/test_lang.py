@@ -1,7 +1,7 @@
 """Language detection on short queries and long text."""
 import pytest
 
-from contentplan.lang import detect_lang
+from contentplan.model.lang import detect_lang
 
 
 @pytest.mark.parametrize("text,lang", [

@@ -10,10 +10,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
-from contentplan.artifacts import load_estimator, read_meta, save_model
+from contentplan.model.artifacts import load_estimator, read_meta, save_model
 from contentplan.errors import ModelError
-from contentplan.model import StageClassifier
-from contentplan.pipeline import JourneyModel
+from contentplan.model.estimator import StageClassifier
+from contentplan.model.pipeline import JourneyModel
 
 from .conftest import TINY
 
@@ -126,15 +126,15 @@ def test_documents_are_not_decided_by_a_closing_call_to_action(tiny_model_dir):
             "Book a demo.")
     (doc,) = model.documents([("What is customer churn", body)], ["en"])
     assert len(doc.passages) == 3
-    from contentplan.schemes import canonical_ids
+    from contentplan.domain.schemes import canonical_ids
     assert canonical_ids()[int(np.argmax(doc.proba))] == "problem"
 
 
 def test_saving_a_model_never_replaces_a_folder_that_is_not_a_model(tmp_path):
     """train -o DIR used to rename and remove any existing folder, whatever it held."""
-    from contentplan.artifacts import save_model
+    from contentplan.model.artifacts import save_model
     from contentplan.errors import ModelError
-    from contentplan.model import StageClassifier
+    from contentplan.model.estimator import StageClassifier
     from tests.conftest import TINY
 
     texts, labels = zip(*TINY)

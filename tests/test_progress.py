@@ -121,7 +121,7 @@ def _corpus(tmp_path):
 
 
 def test_train_reports_every_step_and_the_embedding_advance(tmp_path, monkeypatch):
-    from contentplan import training
+    from contentplan.training import train as training
     monkeypatch.setattr(training, "EMBED_STEP", 16)
     said, bars = [], []
 

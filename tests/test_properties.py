@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import contentplan
 from contentplan.io import read_table
-from contentplan.schemes import load_scheme
+from contentplan.domain.schemes import load_scheme
 
 cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=60)
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

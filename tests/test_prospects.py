@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from contentplan.errors import InputError
-from contentplan.journeys import forward_filter, prospect_journeys, read_interactions
+from contentplan.reports.journeys import forward_filter, prospect_journeys, read_interactions
 
 
 def _onehot(seq, k=5, p=0.85):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from contentplan.pipeline import JourneyModel, label_frame
-from contentplan.schemes import NONE, UNCLEAR, load_scheme
+from contentplan.model.pipeline import JourneyModel, label_frame
+from contentplan.domain.schemes import NONE, UNCLEAR, load_scheme
 
 pytestmark = pytest.mark.model
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contentplan.realtext import find_realtext, labels_hash, load_labels, load_real, sources, valid_labels
-from contentplan.schemes import NONE, UNCLEAR, load_scheme
+from contentplan.training.realtext import find_realtext, labels_hash, load_labels, load_real, sources, valid_labels
+from contentplan.domain.schemes import NONE, UNCLEAR, load_scheme
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora"
@@ -111,7 +111,7 @@ def test_gold_none_resolves_in_every_scheme():
 def test_training_uses_trainable_real_labels_only_and_records_them(tmp_path, labels, monkeypatch):
     """A small end-to-end training run (hashing embedder): dev-only sources are never trained
     on, the label hash and the held-out real-text figures are recorded, calibration is on real text."""
-    from contentplan.training import train_model
+    from contentplan.training.train import train_model
     from tests.conftest import TINY
 
     monkeypatch.setenv("CONTENTPLAN_REALTEXT", str(REAL))

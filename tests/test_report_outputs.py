@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from contentplan.gaps import _merge_topics, gap_report, topic_label
-from contentplan.i18n import NBSP, NNBSP, dominant_lang, fmt_date, fmt_num, fmt_pct
+from contentplan.reports.gaps import _merge_topics, gap_report, topic_label
+from contentplan.reports.i18n import NBSP, NNBSP, dominant_lang, fmt_date, fmt_num, fmt_pct
 
 FIX = Path(__file__).parent / "fixtures" / "gaps"
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ def test_cli_summary_and_report_in_french(runner, cli, tiny_model_dir, tmp_path)
 def test_scheme_descriptions_in_french(runner, cli):
     res = runner.invoke(cli, ["schemes", "buyer-journey", "--lang", "fr"])
     assert res.exit_code == 0 and "Le prospect découvre un problème" in res.output
-    from contentplan.schemes import load_scheme
+    from contentplan.domain.schemes import load_scheme
     st = load_scheme("oni").stage("trust")
     assert st.describe("fr").startswith("Questions sur les fournisseurs") and st.describe("en") == st.description
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from contentplan import adaptation as A
-from contentplan.review import Answer, LabelLog, review_order, uncertainty
-from contentplan.schemes import load_scheme, model_labels
+from contentplan.training import adaptation as A
+from contentplan.training.review import Answer, LabelLog, review_order, uncertainty
+from contentplan.domain.schemes import load_scheme, model_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 BJ = load_scheme("buyer-journey")

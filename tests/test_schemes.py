@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from contentplan.errors import SchemeError
-from contentplan.schemes import BUILTIN, canonical_ids, formats, list_schemes, load_scheme
+from contentplan.domain.schemes import BUILTIN, canonical_ids, formats, list_schemes, load_scheme
 
 
 def test_four_builtin_schemes_each_project_every_canonical_stage():
     names = [s.name for s in list_schemes()]
-    assert names == ["buyer-journey", "oni", "customer-journey", "online-journey"]
+    assert names == ["buyer-journey", "customer-journey", "oni", "online-journey"]   # the default, then by name
     for s in list_schemes():
         m = s.projection_matrix()
         assert m.shape == (len(canonical_ids()) + 1, len(s.stages))  # + the "none" row (no stage)
@@ -115,7 +115,7 @@ def test_gold_labels_resolve_ignoring_case_accents_and_separators(label, expecte
 
 
 def test_guess_scheme_from_gold_labels():
-    from contentplan.evaluation import guess_scheme
+    from contentplan.training.evaluation import guess_scheme
     assert guess_scheme(["Awareness", "Consideration", "Post-purchase"]) == "buyer-journey"
     assert guess_scheme(["problem", "support"]) == "buyer-journey"
     assert guess_scheme(["discovery", "expertise", "trust", "promotional"]) == "oni"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from contentplan.formats_detect import detect_format, normalise_format
-from contentplan.schemes import formats
-from contentplan.tagging import updated_markdown
+from contentplan.domain.formats import detect_format, normalise_format
+from contentplan.domain.schemes import formats
+from contentplan.reports.tagging import updated_markdown
 
 DRAFTS = Path(__file__).parent / "fixtures" / "drafts"
 
@@ -185,8 +185,8 @@ def test_tag_table_goes_to_a_file_with_the_shared_output_options(runner, cli, ti
 def test_advice_names_a_lone_closing_call_to_action():
     from types import SimpleNamespace
 
-    from contentplan.schemes import load_scheme
-    from contentplan.tagging import _advice
+    from contentplan.domain.schemes import load_scheme
+    from contentplan.reports.tagging import _advice
     draft = SimpleNamespace(passages=["Churn is the share of customers who leave.", "Why they leave.",
                                       "Book a demo to see our platform."])
     advice = _advice(load_scheme("buyer-journey"), "awareness", "awareness", "blog_article", draft,

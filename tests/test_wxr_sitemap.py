@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan import fetch as fetch_mod
+from contentplan.io import fetch as fetch_mod
 from contentplan.errors import InputError
-from contentplan.fetch import USER_AGENT, FetchOptions
-from contentplan.gaps import _read_content, content_formats
+from contentplan.io.fetch import USER_AGENT, FetchOptions
+from contentplan.reports.gaps import _read_content, content_formats
 from contentplan.io.xmlsources import slug_title
 
 FIX = Path(__file__).parent / "fixtures"

@@ -9,6 +9,7 @@ import re
 import stat
 import tomllib
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,19 @@ import yaml
 from ..errors import InputError
 from .encoding import decode, display_name, read_bytes
 
-DOC_EXTS = {".md", ".markdown", ".html", ".htm", ".txt", ".text", ".docx"}
+# The document readers: file extension -> read(path, bytes, display name) -> Document, filled by
+# register_document_reader at the end of this module. To read a new kind of draft or page, register it
+# once: tag, gaps --content FOLDER and prospects --content accept it. DOC_EXTS is a live view of it.
+DOC_READERS: dict[str, Callable[[Path, bytes, str], "Document"]] = {}
+DOC_EXTS = DOC_READERS.keys()
+_SHOWN_EXTS: list[str] = []   # what an error message offers
+
+
+def register_document_reader(extensions: Sequence[str], read: Callable[[Path, bytes, str], "Document"]) -> None:
+    """Read files ending in ``extensions`` (the first one is named in error messages) with ``read``."""
+    for ext in extensions:
+        DOC_READERS[ext] = read
+    _SHOWN_EXTS.append(extensions[0])
 # Zip-based files (DOCX, XLSX): a bomb is told from a big file by its compression ratio. A 61 MB
 # workbook of 1M rows inflates ~8x to ~500 MB and is read; a few MB inflating 200x past 20 MB is a
 # bomb; nothing inflating past 4 GB is opened.
@@ -320,8 +333,9 @@ def read_document(path: str | Path) -> Document:
     p = Path(path)
     name = display_name(path)
     ext = p.suffix.lower()
-    if ext not in DOC_EXTS:
-        raise InputError(f"{name}: unsupported document type '{ext or '(none)'}'; use .md, .html, .txt or .docx")
+    if ext not in DOC_READERS:
+        raise InputError(f"{name}: unsupported document type '{ext or '(none)'}'; "
+                         f"use {', '.join(_SHOWN_EXTS[:-1])} or {_SHOWN_EXTS[-1]}")
     try:
         mode = p.stat().st_mode
     except OSError:
@@ -331,22 +345,32 @@ def read_document(path: str | Path) -> Document:
     data = read_bytes(p)
     if not data.strip():
         raise InputError(f"{name}: file is empty; write some text in it")
-    if ext == ".docx":
-        title, text, meta = _docx_text(data, name)
-        return Document(str(p), title or p.stem, text, meta, "docx")
+    return DOC_READERS[ext](p, data, name)
+
+
+def _read_md(p: Path, data: bytes, name: str) -> Document:
+    meta, body, _ = split_front_matter(decode(data, name)[0], name)
+    heading, plain = _md_to_text(body)
+    title = str(meta.get("title") or heading or p.stem)
+    return Document(str(p), title, plain, meta, "md")
+
+
+def _read_html(p: Path, data: bytes, name: str) -> Document:
+    title, plain = html_to_text(decode(data, name)[0])
+    return Document(str(p), title or p.stem, plain, {}, "html")
+
+
+def _read_txt(p: Path, data: bytes, name: str) -> Document:
     text, _ = decode(data, name)
-    if ext in (".md", ".markdown"):
-        meta, body, _ = split_front_matter(text, name)
-        heading, plain = _md_to_text(body)
-        title = str(meta.get("title") or heading or p.stem)
-        return Document(str(p), title, plain, meta, "md")
-    if ext in (".html", ".htm"):
-        title, plain = html_to_text(text)
-        return Document(str(p), title or p.stem, plain, {}, "html")
     lines = text.strip().splitlines()
     title = lines[0].strip() if lines and len(lines[0]) < 150 and len(lines) > 1 else p.stem
     body = "\n".join(lines[1:]).strip() if title != p.stem else text.strip()
     return Document(str(p), title, body, {}, "txt")
+
+
+def _read_docx(p: Path, data: bytes, name: str) -> Document:
+    title, text, meta = _docx_text(data, name)
+    return Document(str(p), title or p.stem, text, meta, "docx")
 
 
 def read_documents(paths, errors: list | None = None, notes: list | None = None,
@@ -413,3 +437,9 @@ def read_documents(paths, errors: list | None = None, notes: list | None = None,
         else:
             docs.append(read_document(p))
     return docs
+
+
+register_document_reader((".md", ".markdown"), _read_md)
+register_document_reader((".html", ".htm"), _read_html)
+register_document_reader((".txt", ".text"), _read_txt)
+register_document_reader((".docx",), _read_docx)

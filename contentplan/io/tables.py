@@ -14,13 +14,14 @@ import csv
 import io
 import json
 import re
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ColumnError, InputError, did_you_mean
+from ..errors import ColumnError, InputError, did_you_mean, missing_column
+from ..textfold import fold_accents
 from . import encoding
 from .encoding import (
     LineDecoder,
@@ -32,7 +33,6 @@ from .encoding import (
     sniff_encoding,
 )
 
-TABLE_EXTS = {".csv", ".tsv", ".tab", ".txt", ".text", ".jsonl", ".ndjson", ".json", ".xlsx", ".xlsm", ""}
 DELIMITERS = [",", ";", "\t", "|"]
 STREAM_THRESHOLD = 64 * 1024 ** 2  # inputs above this are streamed in chunks
 XLSX_EXTS = (".xlsx", ".xlsm")
@@ -82,10 +82,9 @@ METRIC_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _norm(name: str) -> str:
-    s = unicodedata.normalize("NFKD", str(name).lower())
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = re.sub(r"[^a-z0-9.]+", " ", s).replace(".", "")
+def column_key(name: str) -> str:
+    """A column name reduced for matching: folded, letters and digits ("Difficulté du mot-clé" -> "difficulte du mot cle")."""
+    s = re.sub(r"[^a-z0-9.]+", " ", fold_accents(name)).replace(".", "")
     return re.sub(r"\s+", " ", s).strip()
 
 
@@ -104,12 +103,9 @@ def detect_column(frame: pd.DataFrame, role: str, explicit: str | None = None, w
         lowered = {c.lower(): c for c in columns}
         if explicit.lower() in lowered:
             return lowered[explicit.lower()]
-        raise ColumnError(
-            f"{where}: no column '{explicit}'{did_you_mean(explicit, columns)} "
-            f"(columns found: {', '.join(columns) or 'none'}); pass {option} with one of them"
-        )
+        raise missing_column(explicit, where, columns, option)
     candidates = [c for c in columns if c not in exclude]
-    normed = {c: _norm(c) for c in candidates}
+    normed = {c: column_key(c) for c in candidates}
     names = ROLE_NAMES.get(role, [role])
     for name in names:
         for c in candidates:
@@ -135,7 +131,7 @@ def detect_column(frame: pd.DataFrame, role: str, explicit: str | None = None, w
 
 def taxonomy_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
     """The CMS category / tag / content-group columns, in table order."""
-    return [str(c) for c in frame.columns if str(c) not in exclude and _norm(c) in TAXONOMY_NAMES]
+    return [str(c) for c in frame.columns if str(c) not in exclude and column_key(c) in TAXONOMY_NAMES]
 
 
 def metric_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[str, str]:
@@ -144,7 +140,7 @@ def metric_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> dict[s
     for c in map(str, frame.columns):
         if c in exclude or c in found.values():
             continue
-        n = _norm(c)
+        n = column_key(c)
         for metric, names in METRIC_NAMES.items():
             if n in names and metric not in found:
                 found[metric] = c
@@ -214,18 +210,43 @@ def _sniff_delimiter(text: str, ext: str) -> str:
     return best
 
 
+@dataclass(frozen=True)
+class TableReader:
+    """How one kind of table file becomes a DataFrame of strings."""
+
+    parse: Callable[[str, str, str], pd.DataFrame] | None = None
+    """(decoded text, display name, extension) -> frame, for text formats."""
+    read_file: Callable[[str | Path, str | None], pd.DataFrame] | None = None
+    """(path, sheet or None) -> frame, for binary formats that open the file themselves (xlsx)."""
+    stream: Callable[[Iterator[str], str, str, str, int], Iterator[pd.DataFrame]] | None = None
+    """(lines, head text, extension, display name, rows per chunk) -> chunks, for inputs over
+    STREAM_THRESHOLD; None: the input is read whole."""
+
+
+# The readers, filled by register_table_reader below: kind -> reader, file extension -> kind. To read
+# a new table format, register it once; -i, --content, --questions and the other inputs accept it.
+TABLE_READERS: dict[str, TableReader] = {}
+TABLE_KINDS: dict[str, str] = {}
+_SHOWN_EXTS: list[str] = []   # what an error message offers
+
+
+def register_table_reader(kind: str, extensions: Sequence[str], reader: TableReader, shown: Sequence[str] | None = None) -> None:
+    """Read files ending in ``extensions`` with ``reader``; ``shown``: the extensions an error message
+    names (default: the first one)."""
+    TABLE_READERS[kind] = reader
+    for ext in extensions:
+        TABLE_KINDS[ext] = kind
+    _SHOWN_EXTS.extend(extensions[:1] if shown is None else shown)
+
+
+def _supported() -> str:
+    return f"use {', '.join(_SHOWN_EXTS[:-1])} or {_SHOWN_EXTS[-1]}"
+
+
 def _kind(path: str | Path, text_head: str) -> str:
     ext = Path(str(path)).suffix.lower() if str(path) != "-" else ""
-    if ext in (".xlsx", ".xlsm"):
-        return "xlsx"
-    if ext in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if ext == ".json":
-        return "json"
-    if ext in (".csv", ".tsv", ".tab"):
-        return "csv"
-    if ext in (".txt", ".text"):
-        return "text"
+    if ext in TABLE_KINDS:
+        return TABLE_KINDS[ext]
     if ext == "":
         stripped = text_head.lstrip()
         if stripped.startswith("["):
@@ -236,9 +257,7 @@ def _kind(path: str | Path, text_head: str) -> str:
         if any(d in first for d in DELIMITERS):
             return "csv"
         return "text"
-    raise InputError(
-        f"{display_name(path)}: unsupported file type '{ext}'; use .csv, .tsv, .txt, .jsonl, .json or .xlsx"
-    )
+    raise InputError(f"{display_name(path)}: unsupported file type '{ext}'; {_supported()}")
 
 
 def split_sheet(path: str | Path) -> tuple[str | Path, str | None]:
@@ -264,8 +283,8 @@ def _check_ext(path: str | Path) -> None:
     ext = Path(str(path)).suffix.lower()
     if ext == ".xls":
         raise InputError(f"{path}: old Excel .xls files are not supported; save it as .xlsx or .csv")
-    if ext not in TABLE_EXTS:
-        raise InputError(f"{path}: unsupported file type '{ext}'; use .csv, .tsv, .txt, .jsonl, .json or .xlsx")
+    if ext not in TABLE_KINDS and ext != "":
+        raise InputError(f"{path}: unsupported file type '{ext}'; {_supported()}")
 
 
 def read_table(path: str | Path, text_column: str | None = None) -> pd.DataFrame:
@@ -281,18 +300,20 @@ def iter_table(path: str | Path, chunksize: int | None = 10000) -> Iterator[pd.D
     name = display_name(src)
     _check_ext(src)
     ext = Path(str(src)).suffix.lower() if str(src) != "-" else ""
-    if ext in XLSX_EXTS:
-        frame = _read_xlsx(src, sheet)
+    reader = TABLE_READERS.get(TABLE_KINDS.get(ext, ""))   # None: no extension, the content decides
+    if reader is not None and reader.read_file is not None:
+        frame = reader.read_file(src, sheet)
         yield from _chunks(frame, chunksize)
         return
-    if not chunksize:
+    streaming = bool(chunksize) and (reader is None or reader.stream is not None)
+    if not streaming:
         check_size(src)
-    with open_input(src, max_line=encoding.MAX_LINE_BYTES, max_total=None if chunksize else encoding.MAX_BYTES) as fh:
+    with open_input(src, max_line=encoding.MAX_LINE_BYTES, max_total=None if streaming else encoding.MAX_BYTES) as fh:
         # Look at the start first: a binary file or device (/dev/zero) is refused before reading more.
         data = fh.read(min(65536, STREAM_THRESHOLD))
         sniff_encoding(data, name)
         data += fh.read(max(STREAM_THRESHOLD - len(data), 0))
-        if chunksize and fh.peek(1):
+        if streaming and fh.peek(1):
             yield from _stream(fh, data, name, ext, chunksize, src)
             return
         data += fh.read()
@@ -300,15 +321,7 @@ def iter_table(path: str | Path, chunksize: int | None = 10000) -> Iterator[pd.D
         raise InputError(f"{name}: file is empty; it needs a header row and at least one row of data")
     text, _ = decode(data, name)
     del data
-    kind = _kind(src, text[:4096])
-    if kind == "text":
-        frame = _text_frame(text.splitlines())
-    elif kind == "jsonl":
-        frame = _read_jsonl(text.split("\n"), name)
-    elif kind == "json":
-        frame = _read_json(text, name)
-    else:
-        frame = _read_csv(io.StringIO(text), _sniff_delimiter(text, ext), name)
+    frame = TABLE_READERS[_kind(src, text[:4096])].parse(text, name, ext)
     if frame.empty:
         raise InputError(f"{name}: no data rows (only a header?); add at least one row")
     yield from _chunks(frame, chunksize)
@@ -409,26 +422,28 @@ def _stream(fh, data: bytes, name: str, ext: str, chunksize: int, path) -> Itera
         cut = data.rfind(b"\n")
         quiet = LineDecoder(name)
         head_text = "".join(quiet(line) for line in (data[:cut] if cut > 0 else data[:65536]).splitlines(keepends=True))
-    kind = _kind(path, head_text[:4096])
-    if kind == "csv":
-        yield from _stream_csv(stream, _sniff_delimiter(head_text, ext), name, chunksize)
-    else:
-        buf: list[str] = []
-        n = 0
-        for line in stream:
-            buf.extend(line.splitlines() if kind == "text" else [line.rstrip("\r\n")])
-            if len(buf) >= chunksize:
-                frame = _read_jsonl(buf, name, first_line=n + 1) if kind == "jsonl" else _text_frame(buf)
-                n += len(buf)
-                buf = []
-                if not frame.empty:
-                    yield frame
-        if buf:
-            frame = _read_jsonl(buf, name, first_line=n + 1) if kind == "jsonl" else _text_frame(buf)
-            if not frame.empty:
-                yield frame
+    yield from TABLE_READERS[_kind(path, head_text[:4096])].stream(stream, head_text, ext, name, chunksize)
     if dec is not None:
         dec.finish()
+
+
+def _stream_lines(lines: Iterator[str], name: str, chunksize: int, parse, split: bool) -> Iterator[pd.DataFrame]:
+    """Chunks of ``chunksize`` lines, each parsed by ``parse(lines, first line number)``; ``split``:
+    a line read may hold several (bare CR line ends of plain text)."""
+    buf: list[str] = []
+    n = 0
+    for line in lines:
+        buf.extend(line.splitlines() if split else [line.rstrip("\r\n")])
+        if len(buf) >= chunksize:
+            frame = parse(buf, n + 1)
+            n += len(buf)
+            buf = []
+            if not frame.empty:
+                yield frame
+    if buf:
+        frame = parse(buf, n + 1)
+        if not frame.empty:
+            yield frame
 
 
 def _chain(*parts):
@@ -631,3 +646,25 @@ def _cell(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _text_lines(lines, head, ext, name, chunksize):
+    return _stream_lines(lines, name, chunksize, lambda buf, first: _text_frame(buf), split=True)
+
+
+register_table_reader("csv", (".csv", ".tsv", ".tab"), TableReader(
+    parse=lambda text, name, ext: _read_csv(io.StringIO(text), _sniff_delimiter(text, ext), name),
+    stream=lambda lines, head, ext, name, chunksize: _stream_csv(lines, _sniff_delimiter(head, ext), name, chunksize)),
+    shown=(".csv", ".tsv"))
+register_table_reader("text", (".txt", ".text"), TableReader(
+    parse=lambda text, name, ext: _text_frame(text.splitlines()), stream=_text_lines))
+register_table_reader("jsonl", (".jsonl", ".ndjson"), TableReader(
+    parse=lambda text, name, ext: _read_jsonl(text.split("\n"), name),
+    stream=lambda lines, head, ext, name, chunksize: _stream_lines(
+        lines, name, chunksize, lambda buf, first: _read_jsonl(buf, name, first_line=first), split=False)))
+# A JSON document over STREAM_THRESHOLD is taken line by line as text, as before the registry.
+register_table_reader("json", (".json",), TableReader(
+    parse=lambda text, name, ext: _read_json(text, name),
+    stream=lambda lines, head, ext, name, chunksize: _stream_lines(
+        lines, name, chunksize, lambda buf, first: _text_frame(buf), split=False)))
+register_table_reader("xlsx", XLSX_EXTS, TableReader(read_file=_read_xlsx))

@@ -15,6 +15,8 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +24,6 @@ import pandas as pd
 from ..errors import OutputError
 from ..terminal import clean_line, clean_text  # noqa: F401  (clean_text re-exported)
 
-FORMATS = ("table", "csv", "json", "jsonl", "xlsx")
 XLSX_MAX_ROWS = 1_048_576   # rows in an .xlsx sheet, the header row included
 XLSX_MAX_COLS = 16_384      # columns in an .xlsx sheet
 XLSX_MAX_CELL = 32_767      # characters in an .xlsx cell
@@ -362,6 +363,59 @@ def _jsonl_text(frame: pd.DataFrame) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _json_safe(frame))
 
 
+@dataclass(frozen=True)
+class OutputFormat:
+    """One ``-f`` format: how a result table is written."""
+
+    render: Callable[[pd.DataFrame, str, bool, str], str | bytes]
+    """(frame, output name, csv_safe, csv_dialect) -> the whole file (bytes for a binary format)."""
+    extensions: tuple[str, ...] = ()
+    """-o names ending so choose it without -f (no dot; the first is the one error messages name)."""
+    chunk: Callable[[pd.DataFrame, bool, bool, str], str] | None = None
+    """(frame, with header, csv_safe, csv_dialect) -> text: written chunk by chunk as rows come
+    (csv, jsonl); None: the rows are gathered and written at the end."""
+    binary: bool = False
+    what: str = ""
+    """A binary format's name in the message refusing to write it to a terminal ("an .xlsx workbook")."""
+
+
+# The output formats, filled by register_output_format at the end of this module, in -f's order. To
+# add one, register it once: -f, the -o extension, write_table and StreamWriter accept it.
+OUTPUT_FORMATS: dict[str, OutputFormat] = {}
+FORMATS = OUTPUT_FORMATS.keys()
+DEFAULT_FORMAT = "table"
+
+
+def register_output_format(name: str, fmt: OutputFormat) -> None:
+    OUTPUT_FORMATS[name] = fmt
+
+
+def _format_spec(fmt: str) -> OutputFormat:
+    if fmt not in OUTPUT_FORMATS:
+        raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
+    return OUTPUT_FORMATS[fmt]
+
+
+def resolve_format(fmt: str | None, output: str | None) -> str:
+    """The format to write: ``fmt`` when given, else the one the ``-o`` extension names, else the text
+    table. An unknown extension is refused: a text table in report.ods or data.xls would look fine
+    and open as garbage."""
+    if fmt:
+        return fmt
+    if output and output != "-":
+        ext = Path(output).suffix.lower().lstrip(".")
+        if not ext:
+            return DEFAULT_FORMAT
+        for name, spec in OUTPUT_FORMATS.items():
+            if ext in spec.extensions:
+                return name
+        named = [n for n in FORMATS if n != DEFAULT_FORMAT] + [DEFAULT_FORMAT]
+        exts = [f".{OUTPUT_FORMATS[n].extensions[0]}" for n in named if OUTPUT_FORMATS[n].extensions]
+        raise OutputError(f"{output}: unknown output extension '.{ext}'; name the file {', '.join(exts[:-1])} or {exts[-1]}, "
+                          f"or pass -f {'|'.join(named)}")
+    return DEFAULT_FORMAT
+
+
 def _xlsx_to_terminal(kind: str, output) -> bool:
     stream = sys.stdout if kind == "stdout" else sys.stderr if kind == "fd" and _fd_of(output) == 2 else None
     try:
@@ -370,36 +424,22 @@ def _xlsx_to_terminal(kind: str, output) -> bool:
         return False
 
 
-def _refuse_xlsx_to_terminal(kind: str, output) -> None:
-    if _xlsx_to_terminal(kind, output):
+def _refuse_binary_to_terminal(kind: str, output, spec: OutputFormat) -> None:
+    if spec.binary and _xlsx_to_terminal(kind, output):
         shown = "-" if output is None else str(output)
-        raise OutputError(f"{shown}: an .xlsx workbook cannot be written to a terminal; pass -o FILE.xlsx or pipe the output")
+        raise OutputError(f"{shown}: {spec.what} cannot be written to a terminal; pass -o FILE.{spec.extensions[0]} or pipe the output")
 
 
 def write_table(frame: pd.DataFrame, fmt: str = "table", output: str | Path | None = None, inputs=(),
                 csv_safe: bool = False, csv_dialect: str = "plain") -> None:
     """Write ``frame`` in ``fmt`` to ``output`` (stdout when None or '-'); CSV in ``csv_dialect`` (see :func:`csv_text`)."""
     check_csv_dialect(csv_dialect)
-    if fmt not in FORMATS:
-        raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
+    spec = _format_spec(fmt)
     kind = check_output_path(output, inputs)
-    if fmt == "xlsx":
-        _refuse_xlsx_to_terminal(kind, output)
-        buf = io.BytesIO()
-        write_xlsx({"results": frame}, buf, name=str(output))
-        with open_output(output, "wb", kind) as fh:
-            fh.write(buf.getvalue())
-        return
-    if fmt == "table":
-        text = render_table(frame)
-    elif fmt == "csv":
-        text = csv_text(frame, safe=csv_safe, dialect=csv_dialect)
-    elif fmt == "json":
-        text = json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = _jsonl_text(frame)
-    with open_output(output, "w", kind) as fh:
-        fh.write(text)
+    _refuse_binary_to_terminal(kind, output, spec)
+    data = spec.render(frame, str(output), csv_safe, csv_dialect)
+    with open_output(output, "wb" if spec.binary else "w", kind) as fh:
+        fh.write(data)
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], target, name: str = "xlsx output", first=None) -> None:
@@ -496,13 +536,11 @@ class StreamWriter:
     """
 
     def __init__(self, fmt: str, output: str | Path | None, inputs=(), csv_safe: bool = False, csv_dialect: str = "plain"):
-        if fmt not in FORMATS:
-            raise OutputError(f"unknown output format '{fmt}' (valid: {', '.join(FORMATS)})")
+        self.spec = _format_spec(fmt)
         self.fmt, self.output, self.inputs, self.csv_safe = fmt, output, inputs, csv_safe
         self.csv_dialect = check_csv_dialect(csv_dialect)
         self._kind = check_output_path(output, inputs)
-        if fmt == "xlsx":
-            _refuse_xlsx_to_terminal(self._kind, output)   # now, not after classifying everything
+        _refuse_binary_to_terminal(self._kind, output, self.spec)   # now, not after classifying everything
         self._parts: list[pd.DataFrame] = []
         self._ctx = None
         self._fh = None
@@ -510,7 +548,7 @@ class StreamWriter:
         self._rows = 0
 
     def __enter__(self):
-        if self.fmt in ("csv", "jsonl"):
+        if self.spec.chunk is not None:
             self._ctx = open_output(self.output, "w", self._kind)
             self._fh = self._ctx.__enter__()
         return self
@@ -522,8 +560,7 @@ class StreamWriter:
                 raise _too_many_rows(str(self.output), None, "results")
             self._parts.append(frame)
             return
-        self._fh.write(csv_text(frame, header=self._header, safe=self.csv_safe, dialect=self.csv_dialect)
-                       if self.fmt == "csv" else _jsonl_text(frame))
+        self._fh.write(self.spec.chunk(frame, self._header, self.csv_safe, self.csv_dialect))
         self._header = False
 
     def __exit__(self, exc_type, exc, tb):
@@ -533,3 +570,22 @@ class StreamWriter:
             frame = pd.concat(self._parts, ignore_index=True) if self._parts else pd.DataFrame()
             write_table(frame, self.fmt, self.output, self.inputs, csv_safe=self.csv_safe, csv_dialect=self.csv_dialect)
         return False
+
+
+def _xlsx_bytes(frame: pd.DataFrame, name: str) -> bytes:
+    buf = io.BytesIO()
+    write_xlsx({"results": frame}, buf, name=name)
+    return buf.getvalue()
+
+
+register_output_format("table", OutputFormat(lambda frame, name, safe, dialect: render_table(frame),
+                                             extensions=("txt", "text", "out", "log")))
+register_output_format("csv", OutputFormat(lambda frame, name, safe, dialect: csv_text(frame, safe=safe, dialect=dialect),
+                                           extensions=("csv",),
+                                           chunk=lambda frame, header, safe, dialect: csv_text(frame, header=header, safe=safe, dialect=dialect)))
+register_output_format("json", OutputFormat(
+    lambda frame, name, safe, dialect: json.dumps(_json_safe(frame), ensure_ascii=False, indent=2) + "\n", extensions=("json",)))
+register_output_format("jsonl", OutputFormat(lambda frame, name, safe, dialect: _jsonl_text(frame), extensions=("jsonl",),
+                                             chunk=lambda frame, header, safe, dialect: _jsonl_text(frame)))
+register_output_format("xlsx", OutputFormat(lambda frame, name, safe, dialect: _xlsx_bytes(frame, name), extensions=("xlsx",),
+                                            binary=True, what="an .xlsx workbook"))

@@ -9,7 +9,7 @@ evidence; the post type is only a weak cue.
 Sitemap: one piece per ``<loc>``, titled from its URL slug (``/blog/note-de-frais`` -> "Note de
 frais"), ``lastmod`` as the date. Offline by default: a sitemap index reads the child sitemaps
 saved next to it and names the others in a warning. With ``fetch`` (``gaps --fetch``) the pages and
-remote child sitemaps are fetched politely (see :mod:`contentplan.fetch`).
+remote child sitemaps are fetched politely (see :mod:`contentplan.io.fetch`).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def is_xml_source(path) -> bool:
 
 def read_xml_content(path, fetch=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(inventory, columns to carry into content.csv) from a WordPress export or a sitemap.
-    ``fetch``: :class:`~contentplan.fetch.FetchOptions` to fetch a sitemap's pages, or None."""
+    ``fetch``: :class:`~contentplan.io.fetch.FetchOptions` to fetch a sitemap's pages, or None."""
     name = display_name(path)
     root = read_xml_file(path)
     kind = xml_kind(root, name)
@@ -206,7 +206,7 @@ def _sitemap_frames(root, path: Path, name: str, fetch) -> tuple[pd.DataFrame, p
     from ..notices import note, warn
     fetcher = None
     if fetch is not None:
-        from ..fetch import Fetcher
+        from .fetch import Fetcher
         fetcher = Fetcher(fetch)
     try:
         entries, unread = _collect(root, path, name, fetcher)
@@ -281,7 +281,7 @@ def _child_sitemap(loc: str, path: Path, fetcher):
         return read_xml_file(local), str(local)
     if fetcher is None:
         return None, ""
-    from ..fetch import FetchError, is_http
+    from .fetch import FetchError, is_http
     url = loc
     if not is_http(url):
         return None, "not an http(s) URL, and no file of that name next to the index"

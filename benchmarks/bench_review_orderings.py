@@ -19,11 +19,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_adapt as B  # noqa: E402
-from contentplan import adaptation as A
-from contentplan.review import review_order, answer_proba, uncertainty, _unit
-from contentplan.realtext import find_realtext, load_real
-from contentplan.corpus import load_split
-from contentplan.schemes import UNCLEAR
+from contentplan.training import adaptation as A  # noqa: E402
+from contentplan.training.review import answer_proba, review_order, uncertainty  # noqa: E402
+from contentplan.training.realtext import find_realtext, load_real  # noqa: E402
+from contentplan.training.corpus import load_split  # noqa: E402
+from contentplan.domain.schemes import UNCLEAR  # noqa: E402
+
+
+def _unit(v):
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
 def kmeans(V, K, rng, iters=25):
@@ -66,7 +71,7 @@ sets = A.label_sets([B.BJ.of_canonical(s) for s in real.stage], B.BJ)
 texts = A.training_texts(real.text.tolist())
 base = B.corpus_only_base(corpus) if sys.argv[1] == 'corpus' else None
 if base is None:
-    from contentplan.artifacts import default_model_dir, load_estimator, read_meta
+    from contentplan.model.artifacts import default_model_dir, load_estimator, read_meta
     d = default_model_dir(); m = read_meta(d); base = B.Base('shipped', load_estimator(d, m), m, set())
 rt = base.runtime(); X = A.feature_matrix(rt, texts); P0, _ = ev.predict(base, rt); vecs = rt.embed(texts)
 sources = sorted(set(real.file)) if base.name == 'corpus-only' else sorted(set(real.file[real.use == 'dev']))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan.realtext import find_realtext
+from contentplan.training.realtext import find_realtext
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "corpora" / "matching" / "real"

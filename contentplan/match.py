@@ -1,0 +1,694 @@
+"""Question <-> page matching: which content piece answers a question, and how sure we are.
+
+Every page of the inventory is a candidate, whatever its stage. A question and a page are compared
+on a handful of signals a person would use:
+
+- ``cos``: the embedding similarity of the question to the page's closest passage (cross-lingual);
+- ``bm25_body``, ``bm25_title``, ``bm25_slug``: BM25 of the question's words (case- and
+  accent-folded, FR+EN stop words dropped, plural ``s`` stripped) in the page text, its title and
+  the words of its URL, each divided by the score a page holding every query word would get, so
+  that a rare word (a brand, a product name) weighs what its rarity says;
+- ``cos_gap``, ``bm25_gap``: how far the page is behind the question's best page on each signal;
+- ``stage_fit`` and ``format_fit``: how well the page's stage and format serve the question's stage.
+
+A small logistic model fuses them into one ranking score; the best page's score and its margin over
+the second page are then mapped to P(answered) by a second logistic model (both weights positive:
+P rises with the score). Both are fitted
+on a labeled real-page pair set (``contentplan dev calibrate-match``) and stored as plain JSON
+(``data/match_model.json``): nothing heavier than numpy is needed at report time.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .textfold import fold_accents
+
+DEFAULT_MATCH_THRESHOLD = 0.5   # the old cosine rule, used only for an embedder with no calibration on record
+THRESHOLD_FILE = "match_threshold.json"   # cosine thresholds of the old same-stage rule (the benchmark's baseline)
+MODEL_FILE = "match_model.json"           # fusion weights, answered calibration and operating points
+PRECISIONS = ("high", "balanced", "recall")
+DEFAULT_PRECISION = "balanced"
+FEATURES = ("cos", "cos_mean", "bm25_body", "bm25_passage", "bm25_title", "bm25_slug", "bm25_prefix",
+            "coverage", "missing", "same_lang", "cos_gap", "bm25_gap", "stage_fit", "format_fit")
+# What P(answered) reads of the best page, besides its score and its margin over the second page.
+ANSWER_FEATURES = ("coverage", "missing", "same_lang")
+ANSWER_INPUTS = ("score", "margin", *ANSWER_FEATURES)
+K1, B = 1.2, 0.75
+CHUNK = 512            # questions scored at once: (CHUNK x pages x features) floats stay small
+
+STOP_WORDS = frozenset("""a an the of to in on at by for with from and or is are be been it its this that these those my our your their
+i we you he she they me us them do does did can could should would will how what why which who when where there here any
+some more most than vs not no yes please thanks hi hello get got has have had if so just also very about into over as
+le la les l un une des du de d au aux et ou est sont a pour par sur dans avec ce cet cette ces mon ma mes ton ta tes son sa ses
+notre nos votre vos leur leurs je j tu il elle on nous vous ils elles qui que qu quoi quel quelle quels quelles comment
+pourquoi combien quand ne pas plus moins tres faut faire peut peux veux est-ce c s n y en se sans chez entre vers apres avant
+bonjour merci svp stp oui non alors donc mais car si tout tous toutes toute aussi bien deja encore ca cela ça""".split())
+
+PREFIX = 5             # the prefix field: words cut to 5 letters, to meet cognates across FR/EN (conférence ~ conference)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def stem(word: str) -> str:
+    """A light, language-blind stem: a plural ``s``/``x`` dropped ("tarifs" -> "tarif", "prices" ->
+    "price"); enough for BM25 to see the same word, cheap enough for 20k questions."""
+    if len(word) > 3 and word[-1] in "sx" and word[-2] not in "su":
+        word = word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Folded (case, accents), stop words dropped, stemmed words of ``text``; digits kept (a model number)."""
+    out = []
+    for w in _WORD.findall(fold_accents(text)):
+        if w in STOP_WORDS or (len(w) < 2 and not w.isdigit()):
+            continue
+        out.append(stem(w))
+    return out
+
+
+def prefixes(toks: list[str]) -> list[str]:
+    """The prefix-field tokens of stemmed tokens (a leading ``~`` keeps them apart from whole words)."""
+    return ["~" + t[:PREFIX] for t in toks if not t.isdigit()]
+
+
+def word_forms(text: str) -> dict[str, str]:
+    """Each stem of ``text`` -> the first word form that gave it (to show matched terms as written)."""
+    out: dict[str, str] = {}
+    for w in re.findall(r"[^\W_]+", str(text)):
+        f = fold_accents(w)
+        if f in STOP_WORDS or (len(f) < 2 and not f.isdigit()):
+            continue
+        out.setdefault(stem(f), w)
+    return out
+
+
+def slug_text(url) -> str:
+    """The words of a URL or file path, host and extension dropped ('/fr/tarifs-crm.html' -> 'fr tarifs crm')."""
+    u = str(url or "").strip()
+    if not u:
+        return ""
+    if "://" in u:
+        u = u.split("://", 1)[1]
+        u = u.split("/", 1)[1] if "/" in u else ""
+    u = u.split("?", 1)[0].split("#", 1)[0]
+    u = re.sub(r"\.(html?|php|aspx|mdx?|txt|docx)$", "", u, flags=re.IGNORECASE)
+    return re.sub(r"[/_.\-]+", " ", u)
+
+
+# ----------------------------------------------------------------------------- BM25
+
+class Vocabulary:
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def add(self, toks) -> list[int]:
+        return [self.ids.setdefault(t, len(self.ids)) for t in toks]
+
+    def get(self, toks) -> tuple[list[int], int]:
+        """(known ids, number of unknown tokens)."""
+        known = [self.ids[t] for t in toks if t in self.ids]
+        return known, len(toks) - len(known)
+
+
+class BM25Field:
+    """BM25 weights of one field (body, title, slug) of every page, as a sparse (pages x vocabulary) matrix."""
+
+    def __init__(self, docs_ids: list[list[int]], n_vocab: int, k1: float = K1, b: float = B):
+        from scipy import sparse
+        n = len(docs_ids)
+        rows = np.repeat(np.arange(n), [len(d) for d in docs_ids])
+        cols = np.fromiter((i for d in docs_ids for i in d), dtype=np.int64, count=len(rows))
+        tf = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n_vocab))
+        tf.sum_duplicates()
+        dl = np.asarray([len(d) for d in docs_ids], dtype=np.float32)
+        avgdl = float(dl.mean()) if n and dl.mean() > 0 else 1.0
+        df = np.bincount(tf.indices, minlength=n_vocab).astype(np.float64)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        self.idf_unknown = float(math.log1p((n + 0.5) / 0.5))
+        row_of = np.repeat(np.arange(n), np.diff(tf.indptr))
+        norm = k1 * (1 - b + b * dl[row_of] / avgdl)
+        tf.data = self.idf[tf.indices] * tf.data * (k1 + 1) / (tf.data + norm)
+        self.W = tf.T.tocsr()          # (vocabulary x pages): Q @ W gives the scores
+        self.k1 = k1
+
+    def scores(self, Q, unknown: np.ndarray) -> np.ndarray:
+        """(n_q, pages) BM25 divided by the best a page could score (every query word, saturated)."""
+        raw = (Q @ self.W).toarray()
+        top = (self.k1 + 1) * (np.asarray(Q @ self.idf).ravel() + unknown * self.idf_unknown)
+        return raw / np.maximum(top, 1e-9)[:, None]
+
+
+# ----------------------------------------------------------------------------- the index
+
+@dataclass
+class PageIndex:
+    """The pages of one inventory, ready to be matched against questions."""
+
+    titles: list[str]
+    passages: list[list[str]]            # per page
+    P: np.ndarray                        # (n_passages, dim) float32, L2-normalised
+    owner: np.ndarray                    # page of each passage row (sorted)
+    page_proba: np.ndarray               # (pages, n_labels) canonical stage probabilities (+ none)
+    serves: np.ndarray                   # (pages, n_labels) 1 where the page's format serves that stage
+    vocab: Vocabulary = field(repr=False, default_factory=Vocabulary)
+    fields: dict = field(repr=False, default_factory=dict)
+    passage_tokens: list = field(repr=False, default_factory=list)
+    passage_page: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=np.int64))
+    D: np.ndarray | None = field(repr=False, default=None)    # (pages, dim) mean passage vector of each page
+    presence: object = field(repr=False, default=None)          # (vocabulary x pages) 0/1: word in page text
+    lang: np.ndarray | None = field(repr=False, default=None)   # page languages (None: unknown)
+
+    @property
+    def n(self) -> int:
+        return len(self.titles)
+
+
+def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves=None, langs=None) -> PageIndex:
+    """Index pages for matching.
+
+    Args:
+        titles, bodies, urls: one per page (``bodies`` is the page text, ``urls`` a URL or file path).
+        passages: the passages of each page (list of lists of str; [] for a page with none).
+        vectors: the embedding of each passage (list of (k, dim) arrays, same order), or None.
+        page_proba: (pages, n_labels) stage probabilities of each page (None: no stage fit).
+        serves: (pages, n_labels) 1 where the page's format serves the stage (None: no format fit).
+        langs: each page's language (None: not compared with the question's).
+    """
+    n = len(titles)
+    rows, owner = [], []
+    for k, v in enumerate(vectors if vectors is not None else [None] * n):
+        if v is not None and len(v):
+            rows.append(np.asarray(v, dtype=np.float32))
+            owner += [k] * len(v)
+    dim = rows[0].shape[1] if rows else 0
+    P = np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    vocab = Vocabulary()
+    body_ids = [vocab.add(tokens(f"{t}. {b}")) for t, b in zip(titles, bodies)]
+    title_ids = [vocab.add(tokens(t)) for t in titles]
+    slug_ids = [vocab.add(tokens(slug_text(u))) for u in urls]
+    ptoks = [[set(tokens(p)) for p in ps] for ps in passages]
+    pass_ids = [vocab.add(tokens(p)) for ps in passages for p in ps]
+    prefix_ids = [vocab.add(prefixes(tokens(f"{t}. {b}"))) for t, b in zip(titles, bodies)]
+    passage_page = np.repeat(np.arange(n), [len(ps) for ps in passages])
+    V = len(vocab.ids)
+    fields = {"body": BM25Field(body_ids, V), "title": BM25Field(title_ids, V), "slug": BM25Field(slug_ids, V),
+              "passage": BM25Field(pass_ids, V), "prefix": BM25Field(prefix_ids, V)}
+    D = None
+    if rows:
+        D = np.zeros((n, dim), dtype=np.float32)
+        np.add.at(D, np.asarray(owner), P)
+        D /= np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-9)
+    width = page_proba.shape[1] if page_proba is not None else 1
+    presence = fields["body"].W.copy()
+    presence.data[:] = 1.0
+    return PageIndex(list(titles), [list(p) for p in passages], P, np.asarray(owner, dtype=np.int64),
+                     page_proba if page_proba is not None else np.zeros((n, width)),
+                     serves if serves is not None else np.zeros((n, width)), vocab, fields, ptoks, passage_page, D,
+                     presence, None if langs is None else np.asarray(langs, dtype=object))
+
+
+@dataclass
+class Queries:
+    """Questions encoded against one index: word and prefix query matrices, their unknown-token
+    counts, word ids (for coverage), embeddings, stage probabilities and languages."""
+
+    Qw: object
+    unk_w: np.ndarray
+    Qp: object
+    unk_p: np.ndarray
+    word_ids: list
+    vec: np.ndarray | None
+    proba: np.ndarray | None
+    lang: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.unk_w)
+
+    def __getitem__(self, sl: slice) -> Queries:
+        return Queries(self.Qw[sl], self.unk_w[sl], self.Qp[sl], self.unk_p[sl], self.word_ids[sl],
+                       None if self.vec is None else self.vec[sl], None if self.proba is None else self.proba[sl],
+                       None if self.lang is None else self.lang[sl])
+
+
+def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=None, lang=None) -> Queries:
+    from scipy import sparse
+    shape_v = max(len(index.vocab.ids), 1)
+
+    def matrix(lists):
+        rows, cols, unknown, ids = [], [], np.zeros(len(lists), dtype=np.float32), []
+        for i, toks in enumerate(lists):
+            known, unk = index.vocab.get(list(dict.fromkeys(toks)))
+            rows += [i] * len(known)
+            cols += known
+            unknown[i] = unk
+            ids.append(known)
+        Q = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(lists), shape_v))
+        return Q, unknown, ids
+    Qw, unk_w, ids = matrix(q_tokens)
+    Qp, unk_p, _ = matrix([prefixes(t) for t in q_tokens])
+    return Queries(Qw, unk_w, Qp, unk_p, ids, None if vec is None else np.asarray(vec, dtype=np.float32), proba,
+                   None if lang is None else np.asarray(lang, dtype=object))
+
+
+def _page_max_cos(index: PageIndex, Qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(n_q, pages) best passage cosine per page (0 for a page without vectors), and the passage-level matrix."""
+    out = np.zeros((0 if Qv is None else len(Qv), index.n), dtype=np.float32)
+    if Qv is None or not len(index.P):
+        return out, np.zeros((len(out), 0), dtype=np.float32)
+    S = np.asarray(Qv, dtype=np.float32) @ index.P.T
+    pages, starts = np.unique(index.owner, return_index=True)
+    out[:, pages] = np.maximum.reduceat(S, starts, axis=1)
+    return np.maximum(out, 0.0), S
+
+
+def _coverage(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
+    """(share of the question's word weight (idf) found in each page, the weight of the rarest word
+    missing from the page over the largest possible weight): a page that never names "servicetitan"
+    does not answer "pilotis vs servicetitan", however well it covers "pilotis"."""
+    body = index.fields["body"]
+    pres = index.presence                                  # (vocabulary x pages) 0/1
+    Qi = q.Qw.multiply(body.idf[None, :]).tocsr()
+    found = (Qi @ pres).toarray()
+    total = np.asarray(Qi.sum(1)).ravel() + q.unk_w * body.idf_unknown
+    cover = found / np.maximum(total, 1e-9)[:, None]
+    missing = np.zeros_like(cover)
+    for i, ids in enumerate(q.word_ids):
+        if q.unk_w[i]:
+            missing[i] = 1.0
+        elif ids:
+            rows = pres[ids].toarray()                     # (k, pages)
+            missing[i] = (body.idf[ids, None] * (1 - rows)).max(0) / body.idf_unknown
+    return cover, missing
+
+
+def features(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
+    """(n_q, pages, len(FEATURES)) feature array for a chunk of questions, and the passage cosines."""
+    n_q = len(q)
+    cos, S = _page_max_cos(index, q.vec)
+    if not cos.size and n_q:
+        cos = np.zeros((n_q, index.n), dtype=np.float32)
+    body = index.fields["body"].scores(q.Qw, q.unk_w)
+    ps = index.fields["passage"].scores(q.Qw, q.unk_w)
+    passage = np.zeros_like(body)
+    if ps.shape[1]:
+        pages, starts = np.unique(index.passage_page, return_index=True)
+        passage[:, pages] = np.maximum.reduceat(ps, starts, axis=1)
+    X = np.zeros((n_q, index.n, len(FEATURES)), dtype=np.float32)
+    col = {f: k for k, f in enumerate(FEATURES)}
+    X[..., col["cos"]] = cos
+    if index.D is not None and q.vec is not None:
+        X[..., col["cos_mean"]] = np.maximum(q.vec @ index.D.T, 0.0)
+    X[..., col["bm25_body"]] = body
+    X[..., col["bm25_passage"]] = passage
+    X[..., col["bm25_title"]] = index.fields["title"].scores(q.Qw, q.unk_w)
+    X[..., col["bm25_slug"]] = index.fields["slug"].scores(q.Qw, q.unk_w)
+    X[..., col["bm25_prefix"]] = index.fields["prefix"].scores(q.Qp, q.unk_p)
+    cover, missing = _coverage(index, q)
+    X[..., col["coverage"]] = cover
+    X[..., col["missing"]] = missing
+    if q.lang is not None and index.lang is not None:
+        X[..., col["same_lang"]] = q.lang[:, None] == index.lang[None, :]
+    else:
+        X[..., col["same_lang"]] = 1.0
+    if index.n:
+        X[..., col["cos_gap"]] = cos - cos.max(1, keepdims=True)
+        X[..., col["bm25_gap"]] = body - body.max(1, keepdims=True)
+    if q.proba is not None and index.page_proba.shape[1] == q.proba.shape[1]:
+        X[..., col["stage_fit"]] = q.proba @ index.page_proba.T
+        X[..., col["format_fit"]] = q.proba @ index.serves.T
+    return X, S
+
+
+# ----------------------------------------------------------------------------- the fitted model
+
+@dataclass
+class MatchModel:
+    """Ranking weights (one per feature + bias), the answered calibration
+    ``P = sigmoid(answer_weights · (score, margin, coverage, missing, same_lang) + answer_bias)`` read
+    on the best page (margin: its score minus the second page's), and the operating points (P
+    thresholds) of ``--match-precision``."""
+
+    weights: dict
+    bias: float
+    answer_weights: dict
+    answer_bias: float
+    thresholds: dict
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MatchModel:
+        cal = d["calibration"]
+        return cls({f: float(d["weights"][f]) for f in FEATURES}, float(d["bias"]),
+                   {f: float(cal["weights"][f]) for f in ANSWER_INPUTS}, float(cal["bias"]),
+                   {k: float(v) for k, v in d["thresholds"].items()},
+                   {k: v for k, v in d.items() if k not in ("weights", "bias", "calibration", "thresholds", "features")})
+
+    def to_dict(self) -> dict:
+        return {"features": list(FEATURES), "weights": {f: round(self.weights[f], 6) for f in FEATURES},
+                "bias": round(self.bias, 6),
+                "calibration": {"weights": {f: round(self.answer_weights[f], 6) for f in ANSWER_INPUTS},
+                                "bias": round(self.answer_bias, 6)},
+                "thresholds": {k: round(v, 4) for k, v in self.thresholds.items()}, **self.info}
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        w = np.array([self.weights[f] for f in FEATURES], dtype=np.float32)
+        return X @ w + np.float32(self.bias)
+
+    def p_answered(self, A: np.ndarray) -> np.ndarray:
+        """Calibrated probability that the best page answers the question, from the (n, 5) array of
+        :func:`answer_inputs`; it rises with the score (a positive weight, checked when fitted)."""
+        A = np.atleast_2d(np.asarray(A, dtype=np.float64))
+        w = np.array([self.answer_weights[f] for f in ANSWER_INPUTS])
+        return 1.0 / (1.0 + np.exp(-(A @ w + self.answer_bias)))
+
+    def threshold(self, precision: str = DEFAULT_PRECISION) -> float:
+        if precision not in PRECISIONS:
+            from .errors import InputError
+            raise InputError(f"match precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+        return self.thresholds[precision]
+
+
+@functools.cache
+def _data_json(name: str) -> dict:
+    try:
+        raw = resources.files("contentplan").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+        return json.loads(raw)
+    except (FileNotFoundError, OSError, json.JSONDecodeError):
+        return {}
+
+
+def match_models() -> dict:
+    """Every fitted match model on record, by embedder name."""
+    return _data_json(MODEL_FILE)
+
+
+def match_model_for(embedder: str | None) -> tuple[MatchModel | None, str]:
+    """(model, source): the model fitted for ``embedder``, else the one fitted for the default embedder
+    (source 'default (…)'), else None."""
+    rec = match_models()
+    if embedder in rec:
+        return MatchModel.from_dict(rec[embedder]), "calibrated"
+    if rec:
+        name = "use-multilingual" if "use-multilingual" in rec else sorted(rec)[0]
+        return MatchModel.from_dict(rec[name]), f"default (fitted for {name}, not for this embedder)"
+    return None, "none"
+
+
+def match_thresholds() -> dict:
+    """Cosine thresholds of the old same-stage rule, by embedder."""
+    return _data_json(THRESHOLD_FILE)
+
+
+def match_threshold_for(embedder: str) -> float:
+    rec = match_thresholds().get(embedder)
+    return float(rec["threshold"]) if rec else DEFAULT_MATCH_THRESHOLD
+
+
+# ----------------------------------------------------------------------------- matching
+
+def answer_inputs(X: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order of the pages by score, (n_q, len(ANSWER_INPUTS)) inputs of P(answered) for the best
+    page) from a (n_q, pages, features) array and its (n_q, pages) scores."""
+    order = np.argsort(-s, axis=1, kind="stable")
+    rows = np.arange(len(s))
+    top = order[:, 0]
+    A = np.zeros((len(s), len(ANSWER_INPUTS)))
+    A[:, 0] = s[rows, top]
+    if s.shape[1] > 1:
+        A[:, 1] = s[rows, top] - s[rows, order[:, 1]]
+    for k, f in enumerate(ANSWER_FEATURES):
+        A[:, 2 + k] = X[rows, top, FEATURES.index(f)]
+    return order, A
+
+
+@dataclass
+class MatchResult:
+    best_page: np.ndarray          # (n_q,) page index, -1 when there is no page
+    score: np.ndarray              # fused score of the best page
+    p_answered: np.ndarray         # calibrated probability that the best page answers
+    cos: np.ndarray                # embedding similarity of the best page
+    reach: np.ndarray              # (pages,) best cosine of any question to each page
+    terms: list[str]               # query words found in the best page
+    passage: list[str]             # the passage of the best page that matched (short)
+    top3: np.ndarray | None = None  # (n_q, 3) pages ranked 1-3 (-1 padded)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    s = re.sub(r"\s+", " ", text or "").strip()
+    return s if len(s) <= limit else s[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def match_questions(index: PageIndex, questions: list[str], q_vec, q_proba, model: MatchModel,
+                    q_lang=None, explain: bool = True) -> MatchResult:
+    """The best page of ``index`` for each question, its fused score and P(answered), and why.
+
+    ``q_vec`` are the questions' embeddings (same embedder as the passages; None: lexical only),
+    ``q_proba`` their stage probabilities (same columns as the pages'; None: no stage fit) and
+    ``q_lang`` their languages (None: not compared with the pages')."""
+    n_q = len(questions)
+    best = np.full(n_q, -1)
+    score = np.zeros(n_q)
+    p = np.zeros(n_q)
+    cosb = np.zeros(n_q)
+    top3 = np.full((n_q, 3), -1)
+    reach = np.zeros(index.n)
+    terms, passage = [""] * n_q, [""] * n_q
+    if not n_q or not index.n:
+        return MatchResult(best, score, p, cosb, reach, terms, passage, top3)
+    q_tokens = [tokens(q) for q in questions]
+    queries = encode_queries(index, q_tokens, q_vec, q_proba, q_lang)
+    for start in range(0, n_q, CHUNK):
+        sl = slice(start, start + CHUNK)
+        X, S = features(index, queries[sl])
+        s = model.score(X)
+        order, A = answer_inputs(X, s)
+        order = order[:, :3]
+        rows = np.arange(len(s))
+        best[sl] = order[:, 0]
+        score[sl] = A[:, 0]
+        p[sl] = model.p_answered(A)
+        cosb[sl] = X[rows, order[:, 0], 0]
+        top3[sl, :order.shape[1]] = order
+        np.maximum(reach, X[..., 0].max(0), out=reach)
+        if explain:
+            for i in range(len(s)):
+                terms[start + i], passage[start + i] = _why(index, questions[start + i], q_tokens[start + i],
+                                                            int(order[i, 0]), S[i] if S.size else None)
+    return MatchResult(best, score, p, cosb, reach, terms, passage, top3)
+
+
+def _why(index: PageIndex, question: str, q_toks: list[str], page: int, sims) -> tuple[str, str]:
+    """The question's words found in the page (as the question writes them) and the page's passage
+    that matched best (closest in meaning plus share of the question's words it holds)."""
+    forms = word_forms(question)
+    page_toks = set().union(*index.passage_tokens[page]) if index.passage_tokens[page] else set()
+    page_toks |= set(tokens(index.titles[page]))
+    hit = [w for st, w in forms.items() if st in page_toks]
+    ps = index.passages[page]
+    if not ps:
+        return ", ".join(hit[:8]), ""
+    qset = set(q_toks)
+    lex = np.array([len(qset & t) / (len(qset) or 1) for t in index.passage_tokens[page]])
+    cols = np.flatnonzero(index.owner == page) if sims is not None else np.zeros(0, dtype=int)
+    cs = sims[cols] if len(cols) == len(ps) else np.zeros(len(ps))
+    return ", ".join(hit[:8]), _short(ps[int(np.argmax(cs + lex))])
+
+
+# ----------------------------------------------------------------------------- fitting
+
+def _logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, sample_weight=None, iters: int = 50):
+    """L2-regularised logistic regression by Newton steps on standardised features; returns the
+    (weights, bias) on the raw features. Small enough to need no scikit-learn."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    mu, sd = X.mean(0), X.std(0)
+    sd[sd < 1e-9] = 1.0
+    Z = np.hstack([(X - mu) / sd, np.ones((len(X), 1))])
+    w = np.zeros(Z.shape[1])
+    reg = np.full(Z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(Z @ w, -30, 30)))
+        g = Z.T @ (sw * (p - y)) + reg * w
+        H = (Z * (sw * p * (1 - p))[:, None]).T @ Z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(H, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    coef = w[:-1] / sd
+    return coef, float(w[-1] - (coef * mu).sum())
+
+
+def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
+    """P thresholds on a precision/recall curve: ``balanced`` maximises F1, ``high`` is the lowest
+    threshold with precision >= 0.9 (the most precise point when none reaches it), ``recall`` the
+    highest threshold with recall >= 0.9 (the most complete point when none reaches it).
+
+    ``p``: P(answered) of each question's best page; ``ok``: the best page answers it;
+    ``n_answerable``: questions that have an answering page (the recall denominator)."""
+    order = np.argsort(-p, kind="stable")
+    ps, tp = p[order], np.cumsum(ok[order])
+    k = np.arange(1, len(p) + 1)
+    prec, rec = tp / k, tp / max(n_answerable, 1)
+    f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0)
+    # Only the last index of a run of equal P values is a real cut.
+    cut = np.r_[ps[1:] < ps[:-1], True]
+    idx = np.flatnonzero(cut)
+
+    def mid(i):   # a threshold half-way to the next lower P, so it separates the two on this data
+        return float((ps[i] + ps[i + 1]) / 2) if i + 1 < len(ps) else float(ps[i])
+    bal = idx[np.argmax(f1[idx])]
+    hi = idx[prec[idx] >= 0.9]
+    hi = hi[-1] if len(hi) else idx[np.argmax(prec[idx])]
+    lo = idx[rec[idx] >= 0.9]
+    lo = lo[0] if len(lo) else idx[-1]
+    return {"high": mid(hi), "balanced": mid(bal), "recall": mid(lo)}
+
+
+def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, l2: float = 1.0) -> MatchModel:
+    """Fit the ranking weights and the answered calibration.
+
+    ``groups``: one (X, answering) per labeled question, X its (pages, features) array against its
+    own inventory, ``answering`` the set of page indexes that answer it (empty: unanswered)."""
+    rows, ys = [], []
+    for X, pos in groups:
+        if not pos:
+            continue
+        pre = X[:, 0] + X[:, 2]
+        cand = set(np.argsort(-pre, kind="stable")[:candidates].tolist()) | set(pos)
+        cand = sorted(cand)
+        rows.append(X[cand])
+        ys.append(np.array([c in pos for c in cand], dtype=float))
+    Xr, yr = np.vstack(rows), np.concatenate(ys)
+    # Each question weighs the same, however many candidates it has.
+    sw = np.concatenate([np.full(len(y), 1.0 / len(y)) for y in ys])
+    coef, bias = _logistic(Xr, yr, l2=l2, sample_weight=sw * len(yr) / sw.sum())
+    m = MatchModel(dict(zip(FEATURES, coef.tolist())), bias, {f: 0.0 for f in ANSWER_INPUTS}, 0.0, {})
+    A, ok = answer_table(m, groups)
+    w, b = _logistic(A, ok.astype(float), l2=1e-3)
+    if w[0] <= 0:    # P must rise with the score: a small set that says otherwise is not to be trusted
+        raise ValueError(f"answered calibration gives the score a weight of {w[0]:.3f} (<= 0); more labeled pairs are needed")
+    m.answer_weights, m.answer_bias = dict(zip(ANSWER_INPUTS, w.tolist())), b
+    m.thresholds = operating_points(m.p_answered(A), ok, sum(bool(pos) for _, pos in groups))
+    m.info = {"n_questions": len(groups), "n_answerable": int(sum(bool(pos) for _, pos in groups))}
+    return m
+
+
+def answer_table(m: MatchModel, groups) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs of P(answered), whether the best page answers) for each labeled question."""
+    A, ok = [], []
+    for X, pos in groups:
+        order, a = answer_inputs(X[None], m.score(X)[None])
+        A.append(a[0])
+        ok.append(bool(pos) and int(order[0, 0]) in pos)
+    return np.array(A), np.array(ok)
+
+
+def write_match_model(model: MatchModel, embedder: str, extra: dict | None = None) -> Path:
+    """Store ``model`` for ``embedder`` in the package's data/match_model.json."""
+    path = Path(__file__).parent / "data" / MODEL_FILE
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    rec = model.to_dict()
+    rec.update(extra or {})
+    data[embedder] = rec
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _data_json.cache_clear()
+    return path
+
+
+# ----------------------------------------------------------------------------- the old rule (baseline)
+
+def _doc_vector(d) -> np.ndarray:
+    v = d.vectors.mean(0)
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+def _lexical_embed(texts):
+    from .embedders import HashingEmbedder
+    return HashingEmbedder().embed(list(texts))
+
+
+def _match(q_vec: np.ndarray, docs, inv, q_stage: np.ndarray, c_stage: np.ndarray):
+    """The old rule, kept as the benchmark's baseline: best content piece and similarity for each
+    question among the pieces of the question's own canonical stage; and, for each piece, the best
+    similarity of a question of its stage."""
+    from .schemes import NONE
+    rows, owner = [], []
+    for k, d in enumerate(docs):
+        if d.vectors is not None and len(d.vectors):
+            rows.append(d.vectors); owner += [k] * len(d.vectors)
+    n_q = len(q_vec)
+    best_piece = np.full(n_q, -1)
+    best_sim = np.zeros(n_q)
+    reach = np.zeros(len(docs))
+    if not rows or not n_q:
+        if docs and not rows:  # n-gram-only model: fall back to lexical vectors of title + body
+            P = _lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])
+            rows, owner = [P], list(range(len(docs)))
+        else:
+            return best_piece, best_sim, reach
+    P = np.vstack(rows).astype(np.float32)
+    Q = np.asarray(q_vec, dtype=np.float32)
+    owner = np.asarray(owner)
+    passage_stage = np.asarray([str(x) for x in c_stage], dtype=object)[owner]
+    q_stage = np.asarray([str(x) for x in q_stage], dtype=object)
+    for stage in sorted(set(q_stage) & set(passage_stage) - {NONE, ""}):  # 'none' answers nothing
+        qi = np.flatnonzero(q_stage == stage)
+        pj = np.flatnonzero(passage_stage == stage)
+        Pj = P[pj]
+        for start in range(0, len(qi), 4096):
+            rows = qi[start:start + 4096]
+            S = Q[rows] @ Pj.T
+            j = S.argmax(1)
+            best_sim[rows] = np.maximum(S[np.arange(len(rows)), j], 0.0)
+            best_piece[rows] = owner[pj[j]]
+            np.maximum.at(reach, owner[pj], S.max(0))
+    return best_piece, best_sim, reach
+
+
+def calibrate_match_threshold(pairs_file: str | Path, embedder: str = "use-multilingual") -> dict:
+    """The old rule's cosine threshold, chosen on labeled (question, passage, answered) pairs
+    (maximum accuracy on this balanced set = balanced accuracy, Youden's J)."""
+    from sklearn.metrics import roc_auc_score
+
+    from .embedders import embed_texts, get_embedder
+
+    rows = [json.loads(line) for line in Path(pairs_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    emb = get_embedder(embedder)
+    q = embed_texts(emb, [r["question"] for r in rows])
+    p = embed_texts(emb, [r["passage"] for r in rows])
+    sim = (q * p).sum(1)
+    y = np.array([bool(r["answered"]) for r in rows])
+    cross = np.array([r.get("lang_q") != r.get("lang_c") for r in rows])
+    grid = np.round(np.arange(0.10, 0.90, 0.01), 2)
+    acc = [float(((sim >= th) == y).mean()) for th in grid]
+    th = float(grid[int(np.argmax(acc))])
+    pred = sim >= th
+    tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return {"threshold": th, "accuracy": round(max(acc), 4), "precision": round(prec, 4), "recall": round(rec, 4),
+            "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,
+            "roc_auc": round(float(roc_auc_score(y, sim)), 4),
+            "accuracy_cross_lingual": round(float((pred[cross] == y[cross]).mean()), 4) if cross.any() else None,
+            "n_pairs": len(rows), "positives": int(y.sum())}
+
+
+def write_match_threshold(pairs: str | Path = "corpora/matching/pairs.jsonl", embedder: str = "use-multilingual") -> dict:
+    """Recalibrate the old rule's cosine threshold of ``embedder`` and store it in data/match_threshold.json."""
+    res = calibrate_match_threshold(pairs, embedder)
+    path = Path(__file__).parent / "data" / THRESHOLD_FILE
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[embedder] = res
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _data_json.cache_clear()
+    return res

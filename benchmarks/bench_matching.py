@@ -121,11 +121,15 @@ def evaluate(recs: list[dict], mm, old_threshold: float) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", default=str(ROOT / "corpora" / "matching" / "real"))
-    ap.add_argument("--pages", default=str(ROOT.parent / "shared" / "realtext" / "pages"))
+    ap.add_argument("--pages", default=None, help="realtext pages folder (default: ../shared/realtext/pages)")
     ap.add_argument("--model", default=None)
     ap.add_argument("--with-pairs", action="store_true", help="also fit with corpora/matching/pairs.jsonl and report that variant")
     ap.add_argument("--json", help="write results to this file")
     args = ap.parse_args()
+    if args.pages is None:
+        from contentplan.realtext import find_realtext
+        rt = find_realtext(ROOT / "corpora")
+        args.pages = str(rt / "pages") if rt else str(ROOT.parent / "shared" / "realtext" / "pages")
     pages = Path(args.pages)
     if not pages.is_dir():
         print(f"skipped: {pages} not found (the real pages live in ../shared/realtext/pages)")

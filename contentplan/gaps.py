@@ -460,6 +460,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         "generated": _dt.date.today().isoformat(), "scheme": sch.name, "model": str(m.path or "in-memory"),
         "embedder": m.meta.get("embedder"), "match_threshold": threshold,
         "match_precision": None if match_threshold is not None else match_precision,
+        "match_heldout": None if match_threshold is not None else match_model.info.get("heldout", {}).get(match_precision),
         "match_threshold_source": "given" if match_threshold is not None else match_source,
         "stage_mismatches": int((qdf.answered & qdf.stage_mismatch).sum()),
         "n_questions": int(len(qdf)), "n_content": int(len(content)), "volume_weighted": bool(qs.has_volume.iloc[0]) if len(qs) else False,

@@ -112,6 +112,8 @@ TEXT: dict[str, dict[str, str]] = {
                      "fr": "Avec réponse : la meilleure page pour la question, de n'importe quelle étape (ses mots, son titre et son URL, et son sens), a assez de chances d'y répondre (P(réponse) ≥ {th}). {src}"},
     "th_calibrated": {"en": "Probability calibrated on questions written for real pages, judged by two annotators.",
                       "fr": "Probabilité calibrée sur des questions écrites pour de vraies pages, jugées par deux annotateurs."},
+    "th_measured": {"en": "On held-out real pages, at this setting ({setting}), {p} of the questions called answered are, and {r} of the answerable ones are found.",
+                    "fr": "Sur des pages réelles mises de côté, à ce réglage ({setting}), {p} des questions dites avec réponse le sont, et {r} de celles qui ont une réponse sont trouvées."},
     "th_given": {"en": "Threshold given for this run.", "fr": "Seuil choisi pour ce rapport."},
     "th_default": {"en": "Calibration fitted for another embedder than this model's (none on record for it).",
                    "fr": "Calibrage fait pour un autre encodeur que celui de ce modèle (aucun pour lui)."},

@@ -42,6 +42,8 @@ FEATURES = ("cos", "cos_mean", "bm25_body", "bm25_passage", "bm25_title", "bm25_
 ANSWER_FEATURES = ("coverage", "missing", "same_lang")
 ANSWER_INPUTS = ("score", "margin", *ANSWER_FEATURES)
 K1, B = 1.2, 0.75
+SAME_LANG_TIE = 0.01  # see fit_match_model
+F1_TOLERANCE = 0.02   # see operating_points
 CHUNK = 512            # questions scored at once: (CHUNK x pages x features) floats stay small
 
 STOP_WORDS = frozenset("""a an the of to in on at by for with from and or is are be been it its this that these those my our your their
@@ -529,9 +531,12 @@ def _logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, sample_weight=None,
 
 
 def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
-    """P thresholds on a precision/recall curve: ``balanced`` maximises F1, ``high`` is the lowest
-    threshold with precision >= 0.9 (the most precise point when none reaches it), ``recall`` the
-    highest threshold with recall >= 0.9 (the most complete point when none reaches it).
+    """P thresholds on a precision/recall curve: ``balanced`` is the most precise point whose F1 is
+    within :data:`F1_TOLERANCE` of the best (F1 is flat near its top, and a question wrongly called
+    answered hides a gap, the report's worst error), ``high`` is the lowest threshold with precision
+    >= 0.9 (the most precise point when none reaches it), ``recall`` the highest threshold with recall
+    >= 0.9 (the most complete point when none reaches it); ``high`` is never below ``balanced``, nor
+    ``recall`` above it.
 
     ``p``: P(answered) of each question's best page; ``ok``: the best page answers it;
     ``n_answerable``: questions that have an answering page (the recall denominator)."""
@@ -546,11 +551,11 @@ def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
 
     def mid(i):   # a threshold half-way to the next lower P, so it separates the two on this data
         return float((ps[i] + ps[i + 1]) / 2) if i + 1 < len(ps) else float(ps[i])
-    bal = idx[np.argmax(f1[idx])]
+    bal = idx[f1[idx] >= f1[idx].max() - F1_TOLERANCE][0]
     hi = idx[prec[idx] >= 0.9]
-    hi = hi[-1] if len(hi) else idx[np.argmax(prec[idx])]
+    hi = min(hi[-1] if len(hi) else idx[np.argmax(prec[idx])], bal)     # never less precise than balanced
     lo = idx[rec[idx] >= 0.9]
-    lo = lo[0] if len(lo) else idx[-1]
+    lo = max(lo[0] if len(lo) else idx[-1], bal)                          # never less complete than balanced
     return {"high": mid(hi), "balanced": mid(bal), "recall": mid(lo)}
 
 
@@ -571,8 +576,14 @@ def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, 
     Xr, yr = np.vstack(rows), np.concatenate(ys)
     # Each question weighs the same, however many candidates it has.
     sw = np.concatenate([np.full(len(y), 1.0 / len(y)) for y in ys])
-    coef, bias = _logistic(Xr, yr, l2=l2, sample_weight=sw * len(yr) / sw.sum())
-    m = MatchModel(dict(zip(FEATURES, coef.tolist())), bias, {f: 0.0 for f in ANSWER_INPUTS}, 0.0, {})
+    # The ranking learns no language preference: the pair set's cross-lingual questions were written
+    # in the other language on purpose, which would teach it to prefer the other language's page.
+    # A same-language page only wins a tie (a page and its translation), by SAME_LANG_TIE.
+    ranked = [k for k, f in enumerate(FEATURES) if f != "same_lang"]
+    coef, bias = _logistic(Xr[:, ranked], yr, l2=l2, sample_weight=sw * len(yr) / sw.sum())
+    weights = dict.fromkeys(FEATURES, SAME_LANG_TIE)
+    weights.update(zip((FEATURES[k] for k in ranked), coef.tolist()))
+    m = MatchModel(weights, bias, {f: 0.0 for f in ANSWER_INPUTS}, 0.0, {})
     A, ok = answer_table(m, groups)
     w, b = _logistic(A, ok.astype(float), l2=1e-3)
     if w[0] <= 0:    # P must rise with the score: a small set that says otherwise is not to be trusted

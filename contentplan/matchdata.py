@@ -78,7 +78,8 @@ def load_site(pages_file: str | Path, model) -> Site:
         for st in fm[f].stages:
             serves[k, labels.index(st)] = 1.0
     vectors = [doc.vectors for doc in docs] if model.estimator.embedder else None
-    index = build_index(titles, bodies, urls, [doc.passages or [t] for doc, t in zip(docs, titles)], vectors, proba, serves, langs)
+    index = build_index(titles, bodies, urls, [doc.passages or [t] for doc, t in zip(docs, titles)], vectors, proba, serves,
+                        langs)
     return Site(Path(pages_file).name, d.id.tolist(), langs, index)
 
 
@@ -130,10 +131,32 @@ def old_pairs_groups(pairs_file: str | Path, model) -> list[tuple[np.ndarray, se
     return [(X[i], {pid[(r["title"], r["passage"])]} if r["answered"] else set()) for i, r in enumerate(rows)]
 
 
+def heldout_figures(m, groups) -> dict:
+    """hit@1 among answerable questions and "answered" precision / recall / F1 at each setting of ``m``
+    (a true positive: called answered, and the best page answers)."""
+    from .match import PRECISIONS, answer_table
+    A, ok = answer_table(m, groups)
+    p = m.p_answered(A)
+    answerable = np.array([bool(pos) for _, pos in groups])
+    out = {"questions": len(groups), "answerable": int(answerable.sum()),
+           "hit@1": round(float(ok[answerable].mean()), 4) if answerable.any() else None}
+    for k in PRECISIONS:
+        called = p >= m.thresholds[k]
+        tp = int((called & ok).sum())
+        prec = tp / called.sum() if called.sum() else 0.0
+        rec = tp / answerable.sum() if answerable.sum() else 0.0
+        out[k] = {"precision": round(float(prec), 4), "recall": round(float(rec), 4),
+                  "f1": round(float(2 * prec * rec / (prec + rec)), 4) if prec + rec else 0.0}
+    return out
+
+
 def calibrate(pairs_dir: str | Path, pages_dir: str | Path, model, old_pairs: str | Path | None = None):
-    """Fit the shipped match model on the fit split of the real pair set (plus the old pairs when given)."""
+    """Fit the shipped match model on the fit split of the real pair set (plus the old pairs when
+    given) and record its figures on the held-out split (``info["heldout"]``)."""
     from .match import fit_match_model
     groups = fit_groups(pairs_dir, pages_dir, model)
     if old_pairs:
         groups += old_pairs_groups(old_pairs, model)
-    return fit_match_model(groups)
+    m = fit_match_model(groups)
+    m.info["heldout"] = heldout_figures(m, fit_groups(pairs_dir, pages_dir, model, split="heldout"))
+    return m

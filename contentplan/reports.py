@@ -66,9 +66,14 @@ def _lang(report, lang):
 
 
 def _threshold_source(m: dict, lang: str) -> str:
-    from .i18n import t
+    from .i18n import fmt_pct, t
     src = str(m.get("match_threshold_source", ""))
-    return t("th_given" if src == "given" else "th_calibrated" if src == "calibrated" else "th_default", lang)
+    out = t("th_given" if src == "given" else "th_calibrated" if src == "calibrated" else "th_default", lang)
+    fig = m.get("match_heldout") or {}
+    if src != "given" and fig.get("precision") is not None:    # what this setting measured on held-out real pages
+        out += " " + t("th_measured", lang, setting=m.get("match_precision"), p=fmt_pct(fig["precision"], lang),
+                       r=fmt_pct(fig["recall"], lang))
+    return out
 
 
 def _definitions(report, lang: str) -> list[str]:

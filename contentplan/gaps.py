@@ -421,8 +421,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         for st in formats()[f].stages:
             serves[k, labels.index(st)] = 1.0
     index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
-                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves)
-    res = match_questions(index, q_texts, match_vec, q_proba, match_model)
+                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
+    res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
     best_piece = res.best_page
     found = best_piece >= 0
     qdf["similarity"] = np.round(res.cos, 4)
@@ -431,9 +431,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     qdf["answered"] = found & (qdf.p_answered.to_numpy() >= threshold)
     qdf["best_match"] = np.where(found, inv.title.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
     qdf["best_match_url"] = np.where(found, inv.url.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
-    qdf["best_match_stage"] = [content.stage.iat[i] if i >= 0 else "" for i in best_piece]
+    c_stage = content.stage.to_numpy(dtype=object)
+    qdf["best_match_stage"] = np.where(found, c_stage[np.maximum(best_piece, 0)], "") if len(inv) else ""
     # The best page may serve another stage than the question's: the match is kept, the mismatch said.
-    qdf["stage_mismatch"] = [bool(i >= 0 and content.stage.iat[i] != s) for i, s in zip(best_piece, qdf.stage)]
+    qdf["stage_mismatch"] = found & (qdf.best_match_stage.to_numpy(dtype=object) != qdf.stage.to_numpy(dtype=object))
     qdf["match_terms"] = res.terms
     qdf["match_passage"] = res.passage
     qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]

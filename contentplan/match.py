@@ -23,13 +23,13 @@ import functools
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .textfold import fold_accents
 
 DEFAULT_MATCH_THRESHOLD = 0.5   # the old cosine rule, used only for an embedder with no calibration on record
 THRESHOLD_FILE = "match_threshold.json"   # cosine thresholds of the old same-stage rule (the benchmark's baseline)
@@ -44,7 +44,7 @@ ANSWER_INPUTS = ("score", "margin", *ANSWER_FEATURES)
 K1, B = 1.2, 0.75
 SAME_LANG_TIE = 0.01  # see fit_match_model
 F1_TOLERANCE = 0.02   # see operating_points
-CHUNK = 512            # questions scored at once: (CHUNK x pages x features) floats stay small
+CHUNK = 256            # questions scored at once: (CHUNK x pages x features) floats stay small
 
 STOP_WORDS = frozenset("""a an the of to in on at by for with from and or is are be been it its this that these those my our your their
 i we you he she they me us them do does did can could should would will how what why which who when where there here any
@@ -66,10 +66,26 @@ def stem(word: str) -> str:
     return word
 
 
+@functools.cache
+def _drop_combining() -> dict:
+    """A str.translate table deleting every combining character (what
+    :func:`~contentplan.textfold.fold_accents` drops; none lies past U+1E94A)."""
+    return {c: None for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c))}
+
+
+def fold(text) -> str:
+    """:func:`~contentplan.textfold.fold_accents` (same output), with one ``str.translate`` instead of
+    a loop over characters: page bodies are long."""
+    s = str(text).lower().replace("’", "'")
+    if s.isascii():
+        return s
+    return unicodedata.normalize("NFKD", s).translate(_drop_combining())
+
+
 def tokens(text: str) -> list[str]:
     """Folded (case, accents), stop words dropped, stemmed words of ``text``; digits kept (a model number)."""
     out = []
-    for w in _WORD.findall(fold_accents(text)):
+    for w in _WORD.findall(fold(text)):
         if w in STOP_WORDS or (len(w) < 2 and not w.isdigit()):
             continue
         out.append(stem(w))
@@ -84,8 +100,11 @@ def prefixes(toks: list[str]) -> list[str]:
 def word_forms(text: str) -> dict[str, str]:
     """Each stem of ``text`` -> the first word form that gave it (to show matched terms as written)."""
     out: dict[str, str] = {}
-    for w in re.findall(r"[^\W_]+", str(text)):
-        f = fold_accents(w)
+    words = _WORD.findall(str(text))
+    folded = _WORD.findall(fold(text))
+    if len(folded) != len(words):        # folding split a word differently (a ligature): fold word by word
+        folded = [fold(w) for w in words]
+    for w, f in zip(words, folded):
         if f in STOP_WORDS or (len(f) < 2 and not f.isdigit()):
             continue
         out.setdefault(stem(f), w)
@@ -141,11 +160,13 @@ class BM25Field:
         self.W = tf.T.tocsr()          # (vocabulary x pages): Q @ W gives the scores
         self.k1 = k1
 
-    def scores(self, Q, unknown: np.ndarray) -> np.ndarray:
-        """(n_q, pages) BM25 divided by the best a page could score (every query word, saturated)."""
-        raw = (Q @ self.W).toarray()
-        top = (self.k1 + 1) * (np.asarray(Q @ self.idf).ravel() + unknown * self.idf_unknown)
-        return raw / np.maximum(top, 1e-9)[:, None]
+    def scores(self, Q, unknown: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """(n_q, pages) BM25 divided by the best a page could score (every query word, saturated);
+        (pages, n_q) with ``transposed``."""
+        top = np.maximum((self.k1 + 1) * (np.asarray(Q @ self.idf).ravel() + unknown * self.idf_unknown), 1e-9)
+        if transposed:
+            return (self.W.T @ Q.T).toarray() / top[None, :]
+        return (Q @ self.W).toarray() / top[:, None]
 
 
 # ----------------------------------------------------------------------------- the index
@@ -163,10 +184,13 @@ class PageIndex:
     vocab: Vocabulary = field(repr=False, default_factory=Vocabulary)
     fields: dict = field(repr=False, default_factory=dict)
     passage_tokens: list = field(repr=False, default_factory=list)
+    page_tokens: list = field(repr=False, default_factory=list)      # words of each page's title and passages
     passage_page: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=np.int64))
     D: np.ndarray | None = field(repr=False, default=None)    # (pages, dim) mean passage vector of each page
     presence: object = field(repr=False, default=None)          # (vocabulary x pages) 0/1: word in page text
     lang: np.ndarray | None = field(repr=False, default=None)   # page languages (None: unknown)
+    vec_segments: list = field(repr=False, default_factory=list)     # see _segments (passage vectors)
+    text_segments: list = field(repr=False, default_factory=list)    # see _segments (passage texts)
 
     @property
     def n(self) -> int:
@@ -193,12 +217,13 @@ def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves
     dim = rows[0].shape[1] if rows else 0
     P = np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
     vocab = Vocabulary()
-    body_ids = [vocab.add(tokens(f"{t}. {b}")) for t, b in zip(titles, bodies)]
+    body_toks = [tokens(f"{t}. {b}") for t, b in zip(titles, bodies)]
+    body_ids = [vocab.add(tk) for tk in body_toks]
     title_ids = [vocab.add(tokens(t)) for t in titles]
     slug_ids = [vocab.add(tokens(slug_text(u))) for u in urls]
     ptoks = [[set(tokens(p)) for p in ps] for ps in passages]
     pass_ids = [vocab.add(tokens(p)) for ps in passages for p in ps]
-    prefix_ids = [vocab.add(prefixes(tokens(f"{t}. {b}"))) for t, b in zip(titles, bodies)]
+    prefix_ids = [vocab.add(prefixes(tk)) for tk in body_toks]
     passage_page = np.repeat(np.arange(n), [len(ps) for ps in passages])
     V = len(vocab.ids)
     fields = {"body": BM25Field(body_ids, V), "title": BM25Field(title_ids, V), "slug": BM25Field(slug_ids, V),
@@ -211,10 +236,35 @@ def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves
     width = page_proba.shape[1] if page_proba is not None else 1
     presence = fields["body"].W.copy()
     presence.data[:] = 1.0
-    return PageIndex(list(titles), [list(p) for p in passages], P, np.asarray(owner, dtype=np.int64),
+    page_toks = [set(tokens(t)).union(*pt) for t, pt in zip(titles, ptoks)]
+    owner = np.asarray(owner, dtype=np.int64)
+    return PageIndex(list(titles), [list(p) for p in passages], P, owner,
                      page_proba if page_proba is not None else np.zeros((n, width)),
-                     serves if serves is not None else np.zeros((n, width)), vocab, fields, ptoks, passage_page, D,
-                     presence, None if langs is None else np.asarray(langs, dtype=object))
+                     serves if serves is not None else np.zeros((n, width)), vocab, fields, ptoks, page_toks,
+                     passage_page, D, presence, None if langs is None else np.asarray(langs, dtype=object),
+                     _segments(owner), _segments(passage_page))
+
+
+def _segments(owner: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """Pages grouped by their number of rows c (rows sorted by page): (pages, their rows, c), so the
+    best row of every page is one reshape and one max per group (faster than ``reduceat``)."""
+    if not len(owner):
+        return []
+    pages, starts, counts = np.unique(owner, return_index=True, return_counts=True)
+    out = []
+    for c in np.unique(counts):
+        sel = counts == c
+        rows = (starts[sel][:, None] + np.arange(c)[None, :]).ravel()
+        out.append((pages[sel], rows, int(c)))
+    return out
+
+
+def _segment_max(M: np.ndarray, segments, n_pages: int) -> np.ndarray:
+    """(n_q, pages) maximum over each page's rows of the (rows, n_q) matrix ``M`` (0 for a page with none)."""
+    out = np.zeros((n_pages, M.shape[1]), dtype=np.float32)
+    for pages, rows, c in segments:
+        out[pages] = M[rows].reshape(len(pages), c, M.shape[1]).max(1)
+    return out.T
 
 
 @dataclass
@@ -261,14 +311,13 @@ def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=
 
 
 def _page_max_cos(index: PageIndex, Qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(n_q, pages) best passage cosine per page (0 for a page without vectors), and the passage-level matrix."""
+    """(n_q, pages) best passage cosine per page (0 for a page without vectors), and the
+    (passages, n_q) passage cosines (passage-major: the per-page maximum reads contiguous rows)."""
     out = np.zeros((0 if Qv is None else len(Qv), index.n), dtype=np.float32)
     if Qv is None or not len(index.P):
-        return out, np.zeros((len(out), 0), dtype=np.float32)
-    S = np.asarray(Qv, dtype=np.float32) @ index.P.T
-    pages, starts = np.unique(index.owner, return_index=True)
-    out[:, pages] = np.maximum.reduceat(S, starts, axis=1)
-    return np.maximum(out, 0.0), S
+        return out, np.zeros((0, len(out)), dtype=np.float32)
+    ST = index.P @ np.asarray(Qv, dtype=np.float32).T
+    return np.maximum(_segment_max(ST, index.vec_segments, index.n), 0.0), ST
 
 
 def _coverage(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
@@ -282,51 +331,59 @@ def _coverage(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
     total = np.asarray(Qi.sum(1)).ravel() + q.unk_w * body.idf_unknown
     cover = found / np.maximum(total, 1e-9)[:, None]
     missing = np.zeros_like(cover)
-    for i, ids in enumerate(q.word_ids):
-        if q.unk_w[i]:
-            missing[i] = 1.0
-        elif ids:
-            rows = pres[ids].toarray()                     # (k, pages)
-            missing[i] = (body.idf[ids, None] * (1 - rows)).max(0) / body.idf_unknown
+    uniq = sorted({i for ids in q.word_ids for i in ids})
+    if uniq:
+        pos = {t: k for k, t in enumerate(uniq)}
+        absent = body.idf[uniq, None] * (1 - pres[uniq].toarray()) / body.idf_unknown   # (words, pages)
+        for i, ids in enumerate(q.word_ids):
+            if ids:
+                missing[i] = absent[[pos[t] for t in ids]].max(0)
+    missing[q.unk_w > 0] = 1.0
     return cover, missing
 
 
-def features(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
-    """(n_q, pages, len(FEATURES)) feature array for a chunk of questions, and the passage cosines."""
+def feature_arrays(index: PageIndex, q: Queries) -> tuple[dict, np.ndarray]:
+    """Each feature of :data:`FEATURES` as a (n_q, pages) array for a chunk of questions, and the
+    (passages, n_q) passage cosines."""
     n_q = len(q)
-    cos, S = _page_max_cos(index, q.vec)
+    cos, ST = _page_max_cos(index, q.vec)
     if not cos.size and n_q:
         cos = np.zeros((n_q, index.n), dtype=np.float32)
-    body = index.fields["body"].scores(q.Qw, q.unk_w)
-    ps = index.fields["passage"].scores(q.Qw, q.unk_w)
-    passage = np.zeros_like(body)
-    if ps.shape[1]:
-        pages, starts = np.unique(index.passage_page, return_index=True)
-        passage[:, pages] = np.maximum.reduceat(ps, starts, axis=1)
-    X = np.zeros((n_q, index.n, len(FEATURES)), dtype=np.float32)
-    col = {f: k for k, f in enumerate(FEATURES)}
-    X[..., col["cos"]] = cos
+    zero = np.zeros((n_q, index.n), dtype=np.float32)
+    F = dict.fromkeys(FEATURES, zero)
+    F["cos"] = cos
     if index.D is not None and q.vec is not None:
-        X[..., col["cos_mean"]] = np.maximum(q.vec @ index.D.T, 0.0)
-    X[..., col["bm25_body"]] = body
-    X[..., col["bm25_passage"]] = passage
-    X[..., col["bm25_title"]] = index.fields["title"].scores(q.Qw, q.unk_w)
-    X[..., col["bm25_slug"]] = index.fields["slug"].scores(q.Qw, q.unk_w)
-    X[..., col["bm25_prefix"]] = index.fields["prefix"].scores(q.Qp, q.unk_p)
-    cover, missing = _coverage(index, q)
-    X[..., col["coverage"]] = cover
-    X[..., col["missing"]] = missing
+        F["cos_mean"] = np.maximum(q.vec @ index.D.T, 0.0)
+    body = index.fields["body"].scores(q.Qw, q.unk_w)
+    F["bm25_body"] = body
+    if len(index.passage_page):
+        ps = index.fields["passage"].scores(q.Qw, q.unk_w, transposed=True)       # (passages, n_q)
+        F["bm25_passage"] = _segment_max(ps.astype(np.float32), index.text_segments, index.n)
+    F["bm25_title"] = index.fields["title"].scores(q.Qw, q.unk_w)
+    F["bm25_slug"] = index.fields["slug"].scores(q.Qw, q.unk_w)
+    F["bm25_prefix"] = index.fields["prefix"].scores(q.Qp, q.unk_p)
+    F["coverage"], F["missing"] = _coverage(index, q)
     if q.lang is not None and index.lang is not None:
-        X[..., col["same_lang"]] = q.lang[:, None] == index.lang[None, :]
+        codes = {v: k for k, v in enumerate(sorted(set(map(str, index.lang)) | set(map(str, q.lang))))}
+        ql = np.array([codes[str(v)] for v in q.lang])
+        pl = np.array([codes[str(v)] for v in index.lang])
+        F["same_lang"] = (ql[:, None] == pl[None, :]).astype(np.float32)
     else:
-        X[..., col["same_lang"]] = 1.0
+        F["same_lang"] = np.ones((n_q, index.n), dtype=np.float32)
     if index.n:
-        X[..., col["cos_gap"]] = cos - cos.max(1, keepdims=True)
-        X[..., col["bm25_gap"]] = body - body.max(1, keepdims=True)
+        F["cos_gap"] = cos - cos.max(1, keepdims=True)
+        F["bm25_gap"] = body - body.max(1, keepdims=True)
     if q.proba is not None and index.page_proba.shape[1] == q.proba.shape[1]:
-        X[..., col["stage_fit"]] = q.proba @ index.page_proba.T
-        X[..., col["format_fit"]] = q.proba @ index.serves.T
-    return X, S
+        F["stage_fit"] = (q.proba @ index.page_proba.T).astype(np.float32)
+        F["format_fit"] = (q.proba @ index.serves.T).astype(np.float32)
+    return F, ST
+
+
+def features(index: PageIndex, q: Queries) -> tuple[np.ndarray, np.ndarray]:
+    """(n_q, pages, len(FEATURES)) feature array for a chunk of questions (what fitting reads), and
+    the (passages, n_q) passage cosines."""
+    F, ST = feature_arrays(index, q)
+    return np.stack([F[f] for f in FEATURES], axis=-1).astype(np.float32), ST
 
 
 # ----------------------------------------------------------------------------- the fitted model
@@ -361,6 +418,13 @@ class MatchModel:
                 "thresholds": {k: round(v, 4) for k, v in self.thresholds.items()}, **self.info}
 
     def score(self, X: np.ndarray) -> np.ndarray:
+        """Fused score of each page: ``X`` is (..., len(FEATURES)), or a dict of feature arrays."""
+        if isinstance(X, dict):
+            out = np.full(next(iter(X.values())).shape, self.bias, dtype=np.float32)
+            for f in FEATURES:
+                if self.weights[f]:
+                    out += np.float32(self.weights[f]) * X[f]
+            return out
         w = np.array([self.weights[f] for f in FEATURES], dtype=np.float32)
         return X @ w + np.float32(self.bias)
 
@@ -416,18 +480,35 @@ def match_threshold_for(embedder: str) -> float:
 
 # ----------------------------------------------------------------------------- matching
 
-def answer_inputs(X: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order of the pages by score, (n_q, len(ANSWER_INPUTS)) inputs of P(answered) for the best
-    page) from a (n_q, pages, features) array and its (n_q, pages) scores."""
-    order = np.argsort(-s, axis=1, kind="stable")
+def top_pages(s: np.ndarray, k: int | None = None) -> np.ndarray:
+    """Pages by decreasing score for each row of ``s`` (the best ``k`` only when given; ties: lower index first)."""
+    if k is None or k >= s.shape[1]:
+        return np.argsort(-s, axis=1, kind="stable")
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    rows = np.arange(len(s))[:, None]
+    # Order the k by score, then by page index (as a stable sort of the whole row would).
+    keys = np.lexsort((part, -s[rows, part]), axis=1)
+    out = part[rows, keys]
+    # argpartition may pick any of several pages tied with the k-th: keep the lowest indexes, as argsort would.
+    kth = s[rows[:, 0], out[:, -1]]
+    ties = (s == kth[:, None]).sum(1) > (s[rows, out] == kth[:, None]).sum(1)
+    if ties.any():
+        out[ties] = np.argsort(-s[ties], axis=1, kind="stable")[:, :k]
+    return out
+
+
+def answer_inputs(X, s: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(pages by score (the best ``k``), (n_q, len(ANSWER_INPUTS)) inputs of P(answered) for the best
+    page) from a (n_q, pages, features) array (or a dict of (n_q, pages) feature arrays) and its scores."""
+    order = top_pages(s, k if k is None else max(k, 2))
     rows = np.arange(len(s))
     top = order[:, 0]
     A = np.zeros((len(s), len(ANSWER_INPUTS)))
     A[:, 0] = s[rows, top]
     if s.shape[1] > 1:
         A[:, 1] = s[rows, top] - s[rows, order[:, 1]]
-    for k, f in enumerate(ANSWER_FEATURES):
-        A[:, 2 + k] = X[rows, top, FEATURES.index(f)]
+    for j, f in enumerate(ANSWER_FEATURES):
+        A[:, 2 + j] = X[f][rows, top] if isinstance(X, dict) else X[rows, top, FEATURES.index(f)]
     return order, A
 
 
@@ -469,21 +550,21 @@ def match_questions(index: PageIndex, questions: list[str], q_vec, q_proba, mode
     queries = encode_queries(index, q_tokens, q_vec, q_proba, q_lang)
     for start in range(0, n_q, CHUNK):
         sl = slice(start, start + CHUNK)
-        X, S = features(index, queries[sl])
-        s = model.score(X)
-        order, A = answer_inputs(X, s)
+        F, ST = feature_arrays(index, queries[sl])
+        s = model.score(F)
+        order, A = answer_inputs(F, s, k=3)
         order = order[:, :3]
         rows = np.arange(len(s))
         best[sl] = order[:, 0]
         score[sl] = A[:, 0]
         p[sl] = model.p_answered(A)
-        cosb[sl] = X[rows, order[:, 0], 0]
+        cosb[sl] = F["cos"][rows, order[:, 0]]
         top3[sl, :order.shape[1]] = order
-        np.maximum(reach, X[..., 0].max(0), out=reach)
+        np.maximum(reach, F["cos"].max(0), out=reach)
         if explain:
             for i in range(len(s)):
                 terms[start + i], passage[start + i] = _why(index, questions[start + i], q_tokens[start + i],
-                                                            int(order[i, 0]), S[i] if S.size else None)
+                                                            int(order[i, 0]), ST[:, i] if ST.size else None)
     return MatchResult(best, score, p, cosb, reach, terms, passage, top3)
 
 
@@ -491,15 +572,15 @@ def _why(index: PageIndex, question: str, q_toks: list[str], page: int, sims) ->
     """The question's words found in the page (as the question writes them) and the page's passage
     that matched best (closest in meaning plus share of the question's words it holds)."""
     forms = word_forms(question)
-    page_toks = set().union(*index.passage_tokens[page]) if index.passage_tokens[page] else set()
-    page_toks |= set(tokens(index.titles[page]))
+    page_toks = index.page_tokens[page]
     hit = [w for st, w in forms.items() if st in page_toks]
     ps = index.passages[page]
     if not ps:
         return ", ".join(hit[:8]), ""
     qset = set(q_toks)
     lex = np.array([len(qset & t) / (len(qset) or 1) for t in index.passage_tokens[page]])
-    cols = np.flatnonzero(index.owner == page) if sims is not None else np.zeros(0, dtype=int)
+    lo, hi = np.searchsorted(index.owner, [page, page + 1]) if sims is not None else (0, 0)
+    cols = np.arange(lo, hi)
     cs = sims[cols] if len(cols) == len(ps) else np.zeros(len(ps))
     return ", ".join(hit[:8]), _short(ps[int(np.argmax(cs + lex))])
 

@@ -78,6 +78,14 @@ def test_brand_name_query_beats_a_generic_passage():
     assert match_questions(index, ["prix logiciel de planification par utilisateur"], None, None, _shipped()).best_page[0] == 0
 
 
+def test_demo_request_goes_to_the_demo_page_not_the_pricing_page():
+    pages = [("Tarifs", "Pilotis : trois formules par technicien et par mois, essai gratuit de 14 jours."),
+             ("Réserver une démonstration", "Un expert Pilotis vous présente l'outil en 30 minutes, sur vos cas.")]
+    index = _lexical_index(pages, urls=["https://pilotis.example/tarifs", "https://pilotis.example/demo"])
+    res = match_questions(index, ["demande de démo pilotis", "pilotis tarif"], None, None, _shipped())
+    assert res.best_page.tolist() == [1, 0]
+
+
 def test_same_language_page_preferred_when_the_words_are_the_same():
     pages = [("Pricing", "Pricing plans per user and per month."), ("Pricing", "Pricing plans per user and per month.")]
     index = _lexical_index(pages, langs=["fr", "en"])
@@ -270,3 +278,30 @@ def test_pair_set_errors_name_the_file(tmp_path):
     (tmp_path / "judgments.csv").write_text("qid,page_id,answered\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"questions.csv: missing column\(s\) lang, question, split"):
         read_pair_set(tmp_path)
+
+
+# ----------------------------------------------------------------------------- the shipped calibration
+
+REALTEXT = None
+try:
+    from contentplan.realtext import find_realtext
+    REALTEXT = find_realtext(ROOT / "corpora")
+except ImportError:   # pragma: no cover
+    pass
+
+
+@pytest.mark.model
+@pytest.mark.skipif(REALTEXT is None, reason="../shared/realtext is absent (a user's clone): the pair set's pages cannot be read")
+def test_shipped_match_model_is_what_the_pair_set_fits():
+    """data/match_model.json is what 'contentplan dev calibrate-match' fits now (not stale), and its
+    recorded held-out figures are what the held-out questions give."""
+    from contentplan.matchdata import calibrate
+    from contentplan.pipeline import JourneyModel
+    model = JourneyModel.load(None)
+    fitted = calibrate(ROOT / "corpora" / "matching" / "real", REALTEXT / "pages", model)
+    shipped, _ = match_model_for(model.meta["embedder"])
+    for f in FEATURES:
+        assert fitted.weights[f] == pytest.approx(shipped.weights[f], abs=1e-3), f
+    assert fitted.thresholds == pytest.approx(shipped.thresholds, abs=1e-3)
+    assert fitted.info["heldout"] == shipped.info["heldout"]
+    assert shipped.info["heldout"]["hit@1"] >= 0.85 and shipped.info["heldout"]["balanced"]["f1"] >= 0.75

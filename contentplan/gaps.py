@@ -270,6 +270,8 @@ class GapReport:
         lines = [t("cli_head", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang),
                    scheme=self.scheme.name, share=fmt_pct(m["answered_share"], lang),
                    th=fmt_num(m["match_threshold"], lang, 2))]
+        if m.get("stage_mismatches"):
+            lines.append(t("cli_mismatch", lang, n=m["stage_mismatches"]))
         nc = m.get("not_counted", {})
         if any(nc.values()):
             lines.append(t("cli_uncounted", lang, qu=nc["questions_unclear"], qn=nc["questions_none"],

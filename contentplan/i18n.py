@@ -217,6 +217,8 @@ TEXT: dict[str, dict[str, str]] = {
     # CLI summary
     "cli_head": {"en": "{n_q} questions, {n_c} content pieces, scheme {scheme}; {share} of demand answered (match threshold {th})",
                  "fr": "{n_q} questions, {n_c} contenus, modèle {scheme} ; {share} de la demande a une réponse (seuil {th})"},
+    "cli_mismatch": {"en": "  {n} answered question(s) matched a page written for another stage: check them (stage_mismatch, p_answered in questions.csv)",
+                     "fr": "  {n} question(s) avec réponse le sont par une page écrite pour une autre étape : à vérifier (stage_mismatch, p_answered dans questions.csv)"},
     "cli_uncounted": {"en": "  not counted: {qu} question(s) unclear, {qn} on no journey; {cu} piece(s) unclear, {cn} on no journey (see questions.csv, content.csv)",
                       "fr": "  non comptés : {qu} question(s) incertaine(s), {qn} hors parcours ; {cu} contenu(s) incertain(s), {cn} hors parcours (voir questions.csv, content.csv)"},
     "cli_gap": {"en": "  gap {gap:>5}  {stage} x {persona}: demand {demand}, {pieces}, coverage {cov}",

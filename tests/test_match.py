@@ -99,7 +99,7 @@ def test_calibrated_probability_is_monotone_in_score():
     m = _shipped()
     A = np.zeros((50, len(ANSWER_INPUTS)))
     A[:, 0] = np.linspace(-6, 6, 50)
-    A[:, 2:] = [0.6, 0.3, 1.0]                                                    # coverage, missing, same language
+    A[:, 2:] = [0.6, 1.0]                                                         # coverage, same language
     p = m.p_answered(A)
     assert np.all(np.diff(p) > 0) and 0 < p[0] < p[-1] < 1
 

@@ -703,6 +703,10 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
     has_vec = [k for k, d in enumerate(docs) if getattr(d, "vectors", None) is not None and len(d.vectors)]
     D = np.vstack([_doc_vector(docs[k]) for k in has_vec]) if has_vec and vecs.shape[1] == docs[has_vec[0]].vectors.shape[1] else None
     cell = {(r.stage, r.persona): r for r in gaps.itertuples()}
+    # Each question's best page as plain arrays: read once per topic, pandas indexing would dominate.
+    best = {"title": qdf.best_match.to_numpy(dtype=object), "url": qdf.best_match_url.to_numpy(dtype=object),
+            "stage": qdf.best_match_stage.to_numpy(dtype=object), "sim": qdf.similarity.to_numpy(dtype=float),
+            "p": qdf.p_answered.to_numpy(dtype=float)}
     total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     for stage, persona, mem in members:
         demand = float(qdf.weight[mem].sum())
@@ -719,13 +723,12 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
         rec = missing or list(sch.stage(stage).formats)
         # The closest piece: the best page of the member most likely answered (of any stage), else
         # the piece closest to the topic.
-        probs = qdf.p_answered[mem].to_numpy()
-        has = qdf.best_match[mem].to_numpy() != ""
+        probs = best["p"][mem]
+        has = best["title"][mem] != ""
         closest = ("", "", "", float("nan"), float("nan"))
         if has.any():
             i = mem[np.flatnonzero(has)[np.argmax(probs[has])]]
-            closest = (qdf.best_match[i], qdf.best_match_url[i], qdf.best_match_stage[i], float(qdf.similarity[i]),
-                       float(qdf.p_answered[i]))
+            closest = (best["title"][i], best["url"][i], best["stage"][i], float(best["sim"][i]), float(best["p"][i]))
         elif D is not None:
             j = int(np.argmax(D @ centroid))
             k = has_vec[j]

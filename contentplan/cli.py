@@ -433,7 +433,10 @@ def schemes(name, lang):
 @scheme_option
 @model_option
 @click.option("--text-column", help="Column of the questions file holding the text (several files: in those that have it).")
-@click.option("--match-threshold", type=click.FloatRange(0, 1), help="Similarity at which a question counts as answered (default: calibrated).")
+@click.option("--match-precision", type=click.Choice(["high", "balanced", "recall"]), default="balanced", show_default=True,
+              help="When a question counts as answered: high = few false answers, recall = few missed ones (calibrated operating points).")
+@click.option("--match-threshold", type=click.FloatRange(0, 1),
+              help="P(answered) from which a question counts as answered (overrides --match-precision).")
 @click.option("--compare-intent", is_flag=True, help="Print how far the questions' Intent column (Semrush, Ahrefs) agrees with their stage.")
 @click.option("--fetch", is_flag=True,
               help="With a sitemap as --content: fetch each page (and remote child sitemaps) for its title and text, "
@@ -448,7 +451,7 @@ def schemes(name, lang):
 @csv_options
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
-def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_threshold, compare_intent,
+def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_precision, match_threshold, compare_intent,
          fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang):
     """Report content gaps per stage and persona, and what to write next.
 
@@ -479,7 +482,8 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
                                      bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
-                        progress=say, compare_intent=compare_intent, fetch=fetch_options, lang=lang)
+                        progress=say, compare_intent=compare_intent, fetch=fetch_options, lang=lang,
+                        match_precision=match_precision)
     files = report.write(out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))

@@ -48,12 +48,32 @@ def export_runtime_cmd(model_dir):
 
 
 @dev.command("calibrate-match")
-@click.option("--pairs", type=click.Path(dir_okay=False, exists=True), default="corpora/matching/pairs.jsonl", show_default=True)
-@click.option("--embedder", default="use-multilingual", show_default=True)
-def calibrate_match(pairs, embedder):
-    """Recalibrate the gap report's answered threshold for EMBEDDER on labeled question-page pairs."""
-    from .reports.gaps import write_match_threshold
-    click.echo(json.dumps({embedder: write_match_threshold(pairs, embedder)}, indent=2))
+@click.option("--pairs", type=click.Path(file_okay=False, exists=True), default="corpora/matching/real", show_default=True,
+              help="Real-page pair set: questions.csv + judgments.csv (the split=fit questions are used).")
+@click.option("--pages", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Folder of the realtext pages files the pair set refers to (default: ../shared/realtext/pages).")
+@click.option("--old-pairs", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Also fit on these hand-written pairs (corpora/matching/pairs.jsonl); off by default: they did not help.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model folder (default: the shipped model).")
+def calibrate_match(pairs, pages, old_pairs, model_dir):
+    """Fit the gap report's matching (fusion weights, P(answered) calibration, --match-precision
+    thresholds) for the model's embedder and store it in contentplan/data/match_model.json."""
+    from .match import write_match_model
+    from .training.matchdata import calibrate
+    from .model.pipeline import JourneyModel
+    if pages is None:
+        from .training.realtext import find_realtext
+        rt = find_realtext()
+        if rt is None:
+            raise click.UsageError("real pages not found (../shared/realtext or $CONTENTPLAN_REALTEXT); give --pages")
+        pages = rt / "pages"
+    model = JourneyModel.load(model_dir)
+    mm = calibrate(pairs, pages, model, old_pairs)
+    emb = model.meta.get("embedder") or "none"
+    path = write_match_model(mm, emb, {"fitted_on": f"{pairs} (split=fit)" + (f" + {old_pairs}" if old_pairs else ""),
+                                       "measured_on": f"{pairs} (split=heldout)"})
+    click.echo(json.dumps({emb: mm.to_dict()}, indent=2))
+    click.echo(f"wrote {path}")
 
 
 @dev.command("lang-profiles")

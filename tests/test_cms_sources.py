@@ -54,7 +54,7 @@ def test_wordpress_post_type_is_not_a_format_and_every_column_is_kept(runner, cl
     content = _csv(tmp_path / "r" / "content.csv")
     assert list(content.columns) == [
         "title", "url", "lang", "stage", "confidence", "canonical_stage", "stage_mix", "format", "format_source",
-        "format_fits_stage", "persona", "persona_source", "best_question_similarity", "questions_answered",
+        "format_fits_stage", "persona", "personas", "persona_source", "best_question_similarity", "questions_answered",
         # every input column but Title and Permalink (they are title and url), unchanged
         "ID", "Content", "Excerpt", "Date", "Post Type", "Categories", "Tags", "Status"]
     assert list(zip(content.format, content.format_source)) == WORDPRESS_FORMATS
@@ -117,7 +117,7 @@ def test_input_columns_named_like_report_columns_are_prefixed(runner, cli, tiny_
                               "--model", str(tiny_model_dir), "-o", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     content = _csv(tmp_path / "r" / "content.csv")
-    assert list(content.columns)[14:] == ["Contenu", "input_Format", "input_Stage", "input_Persona"]
+    assert list(content.columns)[15:] == ["Contenu", "input_Format", "input_Stage", "input_Persona"]
     assert content.input_Stage.tolist() == ["BOFU"] and content.format.tolist() == ["pricing_page"]
     assert _no_case_twins(content.columns)
     assert ("  input columns renamed (a report column has the same name): questions.csv: persona -> input_persona, "
@@ -172,7 +172,8 @@ def test_gaps_with_several_question_files(runner, cli, tiny_model_dir, tmp_path)
     q = _csv(tmp_path / "r" / "questions.csv")
     assert list(q.columns) == [
         "question", "lang", "stage", "confidence", "canonical_stage", "volume", "source", "date", "persona", "persona_source",
-        "similarity", "answered", "best_match", "best_match_url", "best_match_lang", "cross_lingual", "topic", "mentions",
+        "similarity", "match_score", "p_answered", "answered", "best_match", "best_match_url", "best_match_stage",
+        "stage_mismatch", "match_terms", "match_passage", "best_match_lang", "cross_lingual", "topic", "mentions",
         "input_intent", "clicks", "impressions", "ctr", "position", "keyword_difficulty", "cpc_eur", "cpc_usd",
         "input_Volume", "Trend", "Competitive Density", "SERP Features", "Number of Results", "input_Date", "Commercial",
         "Entreprise", "input_Stage", "Ticket ID", "Sujet", "Canal"]

@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 @pytest.fixture(scope="module")
 def report(tiny_model_dir):
     return gap_report(FIX / "content.csv", FIX / "questions.csv", FIX / "personas.yaml", model=tiny_model_dir,
-                      match_threshold=0.3)
+                      match_threshold=0.5)   # P(answered) since #17 (was a cosine, 0.3)
 
 
 def _visible(html: str) -> str:
@@ -71,11 +71,11 @@ def test_report_language_defaults_to_the_questions_and_can_be_chosen(report, tin
 def test_cli_summary_and_report_in_french(runner, cli, tiny_model_dir, tmp_path):
     out = tmp_path / "r"
     res = runner.invoke(cli, ["gaps", "--content", str(FIX / "content.csv"), "--questions", str(FIX / "questions.csv"),
-                              "--personas", str(FIX / "personas.yaml"), "--model", str(tiny_model_dir), "--match-threshold", "0.3",
+                              "--personas", str(FIX / "personas.yaml"), "--model", str(tiny_model_dir), "--match-threshold", "0.5",
                               "-o", str(out), "-q", "--lang", "fr"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0].startswith("10 questions, 4 contenus, modèle buyer-journey ; 40") and "de la demande a une réponse (seuil 0,30)" in lines[0]
+    assert lines[0].startswith("10 questions, 4 contenus, modèle buyer-journey ; 37") and "de la demande a une réponse (seuil 0,50)" in lines[0]
     assert any(ln.startswith("  manque ") and "Décision x Directeur financier : demande 1" in ln for ln in lines)
     assert any(ln.startswith("  sujet n°1 : [Décision / Directeur financier]") and "-> Page tarifs" in ln for ln in lines)
     assert "Rapport des manques" in (out / "report.html").read_text(encoding="utf-8")
@@ -99,12 +99,13 @@ def test_brief_topics_are_readable_phrases_with_who_where_what_and_why(report):
     assert b.topic.tolist()[0] == "Crm pricing per user"
     assert not b.topic.str.contains(" · ").any()                 # never a word bag
     first = b.iloc[0]
-    assert (first.stage, first.persona, first.closest_content) == ("decision", "cfo", "What is customer churn?")
+    # Every page is a candidate since #17: the closest piece is the best page of a member, of any stage.
+    assert (first.stage, first.persona, first.closest_content) == ("decision", "cfo", "Comment choisir un CRM")
     assert "unanswered question(s), demand 1,200 (36% of all demand)" in first.why
-    assert "the closest piece, “What is customer churn?”, is written for the Awareness stage" in first.why
+    assert "The closest piece, “Comment choisir un CRM”, is written for the Consideration stage and unlikely to answer" in first.why
     assert list(b["rank"]) == list(range(1, len(b) + 1)) and b.demand.is_monotonic_decreasing
     html = report.to_html()
-    assert html.count('class="brief"') == len(b) and '<a href="https://acme.example/blog/what-is-churn" rel="noopener noreferrer">' in html
+    assert html.count('class="brief"') == len(b) and '<a href="https://acme.example/fr/blog/choisir-crm" rel="noopener noreferrer">' in html
 
 
 def test_topic_label_prefers_a_readable_question_and_names_url_only_topics():
@@ -194,7 +195,7 @@ def test_report_workbook_is_typed_styled_and_summarised(tiny_model_dir, tmp_path
     pd.DataFrame({"question": ["=HYPERLINK(\"http://x\")", "-2+3", "what is churn", "crm pricing per user"],
                   "volume": ["1,900", "", "300", "800"], "date": ["2025-03-06", "2025-03-07", "", "2025-03-09"],
                   "CTR": ["3.2%", "1%", "", "0.5%"]}).to_csv(q, index=False)
-    rep = gap_report(FIX / "content.csv", q, FIX / "personas.yaml", model=tiny_model_dir, match_threshold=0.3)
+    rep = gap_report(FIX / "content.csv", q, FIX / "personas.yaml", model=tiny_model_dir, match_threshold=0.5)   # P(answered) since #17 (was a cosine, 0.3)
     rep.write(tmp_path / "r", lang="fr")
     wb = openpyxl.load_workbook(tmp_path / "r" / "report.xlsx")
     assert wb.sheetnames[:3] == ["Synthèse", "gaps", "briefs"]

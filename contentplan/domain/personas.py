@@ -159,6 +159,19 @@ class PersonaMatcher:
                     out[i, j] += min(0.1, 0.05 * hits)
         return out
 
+    def assign_all(self, texts: list[str], vectors: np.ndarray | None = None) -> list[list[str]]:
+        """Every persona whose score clears the threshold, best first (``[unassigned]`` when none does):
+        a content piece can serve several personas."""
+        if not texts:
+            return []
+        s = self.scores(texts, vectors)
+        out = []
+        for i, row in enumerate(s):
+            ids = [self.personas[j].id for j in np.argsort(-row, kind="stable")
+                   if row[j] >= self.threshold] if (texts[i] or "").strip() else []
+            out.append(ids or [UNASSIGNED])
+        return out
+
     def assign(self, texts: list[str], vectors: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
         """Persona id per text (``unassigned`` below the threshold) and the best score."""
         if not texts:
@@ -198,3 +211,20 @@ def assign_personas(declared, texts, personas: list[Persona], matcher: PersonaMa
     else:
         inferred = matcher.assign(list(texts), vectors)[0]
     return [g or i for g, i in zip(given, inferred)], ["declared" if g else "inferred" for g in given]
+
+
+_LIST_SEP = re.compile(r"\s*[;,|]\s*")
+
+
+def declared_personas(value, personas: list[Persona]) -> list[str]:
+    """The persona ids a content cell declares: one value, or a list separated by ``;``, ``,`` or ``|``
+    ('CEO; CFO', 'ceo_smb|cfo'). Values that name no persona are left out; [] when none does."""
+    one = normalise_persona(value, personas)
+    if one:
+        return [one]
+    out = []
+    for part in _LIST_SEP.split(str(value or "")):
+        pid = normalise_persona(part, personas)
+        if pid and pid not in out:
+            out.append(pid)
+    return out

@@ -48,7 +48,7 @@ ROLE_NAMES: dict[str, list[str]] = {
     "url": ["url", "page", "pages", "address", "adresse", "link", "lien", "landing page", "slug", "path", "current url",
             "permalink", "permalien", "post url", "page url", "canonical url", "full url", "handle"],
     "format": ["format", "content format", "content type", "type", "type de contenu"],
-    "persona": ["persona", "audience", "cible", "segment", "buyer persona"],
+    "persona": ["persona", "personas", "audience", "audiences", "cible", "segment", "buyer persona", "buyer personas"],
     "date": ["date", "published", "publication date", "date de publication", "timestamp", "time", "datetime",
              "created", "created at", "horodatage", "date heure"],
     "volume": ["volume", "search volume", "avg monthly searches", "monthly searches", "volume de recherche",

@@ -8,50 +8,30 @@ cluster unanswered questions -> rank briefs.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
 from ..domain.formats import cms_type, detect_format, normalise_format
+from ..domain.personas import UNASSIGNED, Persona, PersonaMatcher, declared_personas, load_personas, normalise_persona
+from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
+from ..errors import InputError
 from ..io.documents import DOC_EXTS, read_documents
 from ..io.encoding import display_name
 from ..io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
 from ..io.xmlsources import is_xml_source, read_xml_content
+from ..match import DEFAULT_MATCH_THRESHOLD, DEFAULT_PRECISION, build_index, doc_vector, lexical_embed, match_model_for, match_questions
 from ..model.lang import detect_lang
-from ..domain.personas import UNASSIGNED, Persona, PersonaMatcher, load_personas, normalise_persona
 from ..model.pipeline import JourneyModel
-from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
 from ..stopwords import STOP_WORDS as _STOP
 from ..textfold import fold_accents
 
 ALL_PERSONAS = "all"
-DEFAULT_MATCH_THRESHOLD = 0.5   # used only for an embedder with no calibration on record
-THRESHOLD_FILE = "match_threshold.json"
-
-
-@functools.cache
-def match_thresholds() -> dict:
-    try:
-        raw = resources.files("contentplan").joinpath("data").joinpath(THRESHOLD_FILE).read_text(encoding="utf-8")
-        return json.loads(raw)
-    except (FileNotFoundError, OSError, json.JSONDecodeError):
-        return {}
-
-
-def match_threshold_for(embedder: str) -> float:
-    rec = match_thresholds().get(embedder)
-    return float(rec["threshold"]) if rec else DEFAULT_MATCH_THRESHOLD
-
-
 # ----------------------------------------------------------------------------- inputs
 
 def read_content(source, where: str | None = None) -> pd.DataFrame:
@@ -287,6 +267,8 @@ class GapReport:
         lines = [t("cli_head", lang, n_q=fmt_num(m["n_questions"], lang), n_c=fmt_num(m["n_content"], lang),
                    scheme=self.scheme.name, share=fmt_pct(m["answered_share"], lang),
                    th=fmt_num(m["match_threshold"], lang, 2))]
+        if m.get("stage_mismatches"):
+            lines.append(t("cli_mismatch", lang, n=m["stage_mismatches"]))
         nc = m.get("not_counted", {})
         if any(nc.values()):
             lines.append(t("cli_uncounted", lang, qu=nc["questions_unclear"], qn=nc["questions_none"],
@@ -328,7 +310,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
                progress: Callable[[str], None] | None = None, compare_intent: bool = False, fetch=None,
-               lang: str | None = None) -> GapReport:
+               lang: str | None = None, match_precision: str = DEFAULT_PRECISION) -> GapReport:
     """Build a gap report.
 
     Args:
@@ -338,7 +320,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         personas: personas YAML path or list of Persona (None: report per stage only).
         scheme: built-in scheme name or scheme YAML path.
         model: model folder or loaded model (default: the shipped model).
-        match_threshold: similarity above which a question counts as answered (default: calibrated).
+        match_threshold: P(answered) at or above which a question counts as answered (default: the
+            calibrated operating point of ``match_precision``).
+        match_precision: 'high', 'balanced' or 'recall': the operating point on the fitted
+            precision/recall curve of "answered" (see :mod:`contentplan.match`).
         compare_intent: compare the questions' input intent (a keyword tool's Intent column) with
             their stage (``report.intent_lines()``); an error when no question file has one.
         fetch: :class:`~contentplan.fetch.FetchOptions` to fetch the pages of a sitemap given as
@@ -358,7 +343,11 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
         names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in _source_list(questions))
         raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
                          "give a keyword-tool export with its Intent column, or drop --compare-intent")
-    threshold = float(match_threshold) if match_threshold is not None else match_threshold_for(m.meta.get("embedder", ""))
+    match_model, match_source = match_model_for(m.meta.get("embedder"))
+    if match_model is None:
+        raise InputError("no match model on record (contentplan/data/match_model.json is missing); "
+                         "reinstall contentplan, or run 'contentplan dev calibrate-match'")
+    threshold = float(match_threshold) if match_threshold is not None else match_model.threshold(match_precision)
 
     # --- content: classify passage by passage, detect format, keep passage vectors for matching
     say(f"classifying {len(inv)} content pieces")
@@ -394,39 +383,62 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
 
     # --- personas: declared values win, otherwise the closest profile (or unassigned)
     if plist:
-        matcher = PersonaMatcher(plist, m.embed if q_vec is not None else _lexical_embed, **(
+        matcher = PersonaMatcher(plist, m.embed if q_vec is not None else lexical_embed, **(
             {"threshold": persona_threshold} if persona_threshold is not None else {}))
         declared_q = [normalise_persona(v, plist) for v in qs.persona]
         inferred_q, _ = matcher.assign(q_texts, q_vec)
         qdf["persona"] = [d or i for d, i in zip(declared_q, inferred_q)]
         qdf["persona_source"] = ["declared" if d else "inferred" for d in declared_q]
-        declared_c = [normalise_persona(v, plist) for v in inv.persona]
+        declared_c = [declared_personas(v, plist) for v in inv.persona]
         c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
         # Content is matched to personas with the vectors its passages already have (no re-embedding).
-        c_vec = np.vstack([_doc_vector(d) for d in docs]) if docs and q_vec is not None and all(d.vectors is not None for d in docs) else None
-        inferred_c, _ = matcher.assign(c_text, c_vec)
-        content["persona"] = [d or i for d, i in zip(declared_c, inferred_c)]
+        c_vec = np.vstack([doc_vector(d) for d in docs]) if docs and q_vec is not None and all(d.vectors is not None for d in docs) else None
+        # A piece serves every persona it declares, else every persona whose score clears the threshold.
+        inferred_c = matcher.assign_all(c_text, c_vec)
+        c_personas = [d or i for d, i in zip(declared_c, inferred_c)]
+        content["persona"] = [ps[0] for ps in c_personas]
+        content["personas"] = ["; ".join(ps) for ps in c_personas]
         content["persona_source"] = ["declared" if d else "inferred" for d in declared_c]
     else:
         qdf["persona"] = ALL_PERSONAS
         qdf["persona_source"] = ""
         content["persona"] = ALL_PERSONAS
+        content["personas"] = ALL_PERSONAS
         content["persona_source"] = ""
 
     # --- matching: best passage per question (cross-lingual)
-    say("matching questions to content passages")
-    # An n-gram-only model has no embeddings: questions are compared with lexical vectors, built once.
-    match_vec = q_vec if q_vec is not None else _lexical_embed(q_texts)
-    best_piece, best_sim, reach = _match(match_vec, docs, inv,
-                                         qdf.canonical_stage.to_numpy(), content.canonical_stage.to_numpy())
-    qdf["similarity"] = np.round(best_sim, 4)
-    qdf["answered"] = best_sim >= threshold
+    say("matching questions to content pages")
+    # An n-gram-only model has no embeddings: questions and pages are compared with lexical vectors.
+    match_vec = q_vec if q_vec is not None else lexical_embed(q_texts)
+    if q_vec is not None:
+        page_vecs = [d.vectors for d in docs]
+    else:
+        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
+    serves = np.zeros_like(c_proba)
+    labels = model_labels()
+    for k, f in enumerate(fmts):
+        for st in formats()[f].stages:
+            serves[k, labels.index(st)] = 1.0
+    index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
+                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
+    res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
+    best_piece = res.best_page
     found = best_piece >= 0
+    qdf["similarity"] = np.round(res.cos, 4)
+    qdf["match_score"] = np.round(np.where(found, res.score, 0.0), 4)
+    qdf["p_answered"] = np.round(np.where(found, res.p_answered, 0.0), 4)
+    qdf["answered"] = found & (qdf.p_answered.to_numpy() >= threshold)
     qdf["best_match"] = np.where(found, inv.title.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
     qdf["best_match_url"] = np.where(found, inv.url.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    c_stage = content.stage.to_numpy(dtype=object)
+    qdf["best_match_stage"] = np.where(found, c_stage[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    # The best page may serve another stage than the question's: the match is kept, the mismatch said.
+    qdf["stage_mismatch"] = found & (qdf.best_match_stage.to_numpy(dtype=object) != qdf.stage.to_numpy(dtype=object))
+    qdf["match_terms"] = res.terms
+    qdf["match_passage"] = res.passage
     qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
     qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
-    content["best_question_similarity"] = np.round(reach, 4)
+    content["best_question_similarity"] = np.round(res.reach, 4)
     answered_by = best_piece[qdf.answered.to_numpy() & (best_piece >= 0)]
     content["questions_answered"] = np.bincount(answered_by, minlength=len(inv)).astype(int) if len(inv) else []
 
@@ -447,8 +459,10 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     meta = {
         "generated": _dt.date.today().isoformat(), "scheme": sch.name, "model": str(m.path or "in-memory"),
         "embedder": m.meta.get("embedder"), "match_threshold": threshold,
-        "match_threshold_source": "given" if match_threshold is not None else (
-            "calibrated" if m.meta.get("embedder") in match_thresholds() else "default (no calibration for this embedder)"),
+        "match_precision": None if match_threshold is not None else match_precision,
+        "match_heldout": None if match_threshold is not None else match_model.info.get("heldout", {}).get(match_precision),
+        "match_threshold_source": "given" if match_threshold is not None else match_source,
+        "stage_mismatches": int((qdf.answered & qdf.stage_mismatch).sum()),
         "n_questions": int(len(qdf)), "n_content": int(len(content)), "volume_weighted": bool(qs.has_volume.iloc[0]) if len(qs) else False,
         "answered_share": float(qdf.weight[qdf.answered & _counted(qdf)].sum()) / total_w,
         "personas": [p.id for p in plist], "cross_lingual_answers": int(qdf.cross_lingual.sum()),
@@ -499,69 +513,21 @@ def _content_langs(inv: pd.DataFrame) -> list[str]:
     return langs
 
 
-def _doc_vector(d) -> np.ndarray:
-    v = d.vectors.mean(0)
-    return v / (np.linalg.norm(v) or 1.0)
-
-
 def _counted(qdf: pd.DataFrame) -> pd.Series:
     """Questions that count as demand: those with a stage (not 'unclear', not on a journey)."""
     return ~qdf.stage.isin((UNCLEAR, NONE))
 
 
-def _lexical_embed(texts):
-    from ..model.embedders import HashingEmbedder
-    return HashingEmbedder().embed(list(texts))
-
-
-def _match(q_vec: np.ndarray, docs, inv: pd.DataFrame, q_stage: np.ndarray, c_stage: np.ndarray):
-    """Best content piece and similarity for each question, among the pieces of the question's own
-    canonical stage (a pricing question is not answered by an article that explains the problem, an
-    onboarding question not by a troubleshooting note); and, for each piece, the best similarity of
-    a question of its stage."""
-    rows, owner = [], []
-    for k, d in enumerate(docs):
-        if d.vectors is not None and len(d.vectors):
-            rows.append(d.vectors); owner += [k] * len(d.vectors)
-    n_q = len(q_vec)
-    best_piece = np.full(n_q, -1)
-    best_sim = np.zeros(n_q)
-    reach = np.zeros(len(docs))
-    if not rows or not n_q:
-        if docs and not rows:  # n-gram-only model: fall back to lexical vectors of title + body
-            P = _lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])
-            rows, owner = [P], list(range(len(docs)))
-        else:
-            return best_piece, best_sim, reach
-    P = np.vstack(rows).astype(np.float32)
-    Q = np.asarray(q_vec, dtype=np.float32)
-    owner = np.asarray(owner)
-    passage_stage = np.asarray([str(x) for x in c_stage], dtype=object)[owner]
-    q_stage = np.asarray([str(x) for x in q_stage], dtype=object)
-    # Stage by stage: a question is only compared with passages of its own stage (and a piece's
-    # reach is the best similarity of a question of its stage), so each product is small.
-    for stage in sorted(set(q_stage) & set(passage_stage) - {NONE, ""}):  # 'none' answers nothing
-        qi = np.flatnonzero(q_stage == stage)
-        pj = np.flatnonzero(passage_stage == stage)
-        Pj = P[pj]
-        for start in range(0, len(qi), 4096):
-            rows = qi[start:start + 4096]
-            S = Q[rows] @ Pj.T
-            j = S.argmax(1)
-            best_sim[rows] = np.maximum(S[np.arange(len(rows)), j], 0.0)
-            best_piece[rows] = owner[pj[j]]
-            np.maximum.at(reach, owner[pj], S.max(0))
-    return best_piece, best_sim, reach
-
-
 def _cells(qdf: pd.DataFrame, content: pd.DataFrame, sch: Scheme, personas_axis: list[str]) -> pd.DataFrame:
     total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     rows = []
+    # A piece counts in the cell of each persona it serves (multi-label), not only its first one.
+    served = [set(str(v).split("; ")) for v in (content["personas"] if "personas" in content else content.persona)]
     for st in sch.stages:
         rec = list(st.formats)
         for p in personas_axis:
             qm = (qdf.stage == st.id) & (qdf.persona == p)
-            cm = (content.stage == st.id) & (content.persona == p)
+            cm = (content.stage == st.id) & np.array([p in s for s in served], dtype=bool)
             demand = float(qdf.weight[qm].sum())
             answered = float(qdf.weight[qm & qdf.answered].sum())
             present = sorted(set(content.format[cm]))
@@ -662,9 +628,14 @@ def brief_why(rec, lab, threshold: float) -> str:
     get = rec.get if isinstance(rec, dict) else (lambda k, d=None: getattr(rec, k, d))
     out = t("why_demand", lang, n=get("n_questions"), d=fmt_num(get("demand"), lang), share=fmt_pct(get("demand_share"), lang),
             pieces=t("n_pieces", lang, n=get("cell_pieces", 0)), cov=fmt_pct(get("cell_coverage"), lang))
-    title, sim, stage = get("closest_content", ""), get("closest_similarity"), get("closest_content_stage", "")
-    if title and stage == get("stage"):
-        out += " " + t("why_closest", lang, title=title, sim=fmt_num(sim, lang, 2), th=fmt_num(threshold, lang, 2))
+    title, stage = get("closest_content", ""), get("closest_content_stage", "")
+    p = get("closest_p_answered", float("nan"))
+    has_p = p is not None and not (isinstance(p, float) and np.isnan(p))
+    if title and has_p and stage == get("stage"):
+        out += " " + t("why_closest", lang, title=title, sim=fmt_num(p, lang, 2), th=fmt_num(threshold, lang, 2))
+    elif title and has_p:
+        out += " " + t("why_closest_other", lang, title=title, stage=lab.stage(stage), sim=fmt_num(p, lang, 2),
+                       th=fmt_num(threshold, lang, 2))
     elif title:
         out += " " + t("why_other_stage", lang, title=title, stage=lab.stage(stage))
     else:
@@ -727,8 +698,12 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
     members = _merge_topics(members, vecs)
     # Each piece as one vector, to name the closest piece when a stage has none.
     has_vec = [k for k, d in enumerate(docs) if getattr(d, "vectors", None) is not None and len(d.vectors)]
-    D = np.vstack([_doc_vector(docs[k]) for k in has_vec]) if has_vec and vecs.shape[1] == docs[has_vec[0]].vectors.shape[1] else None
+    D = np.vstack([doc_vector(docs[k]) for k in has_vec]) if has_vec and vecs.shape[1] == docs[has_vec[0]].vectors.shape[1] else None
     cell = {(r.stage, r.persona): r for r in gaps.itertuples()}
+    # Each question's best page as plain arrays: read once per topic, pandas indexing would dominate.
+    best = {"title": qdf.best_match.to_numpy(dtype=object), "url": qdf.best_match_url.to_numpy(dtype=object),
+            "stage": qdf.best_match_stage.to_numpy(dtype=object), "sim": qdf.similarity.to_numpy(dtype=float),
+            "p": qdf.p_answered.to_numpy(dtype=float)}
     total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
     for stage, persona, mem in members:
         demand = float(qdf.weight[mem].sum())
@@ -743,28 +718,30 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
         c = cell.get((stage, persona))
         missing = [f for f in (c.formats_missing.split(", ") if c and c.formats_missing else [])]
         rec = missing or list(sch.stage(stage).formats)
-        # The closest piece: the best match of a member (same stage), else the closest piece of any stage.
-        sims = qdf.similarity[mem].to_numpy()
-        has = qdf.best_match[mem].to_numpy() != ""
-        closest = ("", "", "", float("nan"))
+        # The closest piece: the best page of the member most likely answered (of any stage), else
+        # the piece closest to the topic.
+        probs = best["p"][mem]
+        has = best["title"][mem] != ""
+        closest = ("", "", "", float("nan"), float("nan"))
         if has.any():
-            i = mem[np.flatnonzero(has)[np.argmax(sims[has])]]
-            closest = (qdf.best_match[i], qdf.best_match_url[i], stage, float(qdf.similarity[i]))
+            i = mem[np.flatnonzero(has)[np.argmax(probs[has])]]
+            closest = (best["title"][i], best["url"][i], best["stage"][i], float(best["sim"][i]), float(best["p"][i]))
         elif D is not None:
             j = int(np.argmax(D @ centroid))
             k = has_vec[j]
-            closest = (content.title.iloc[k], content.url.iloc[k], content.stage.iloc[k], round(float(D[j] @ centroid), 4))
+            closest = (content.title.iloc[k], content.url.iloc[k], content.stage.iloc[k], round(float(D[j] @ centroid), 4),
+                       float("nan"))
         row = {"topic": name, "stage": stage, "persona": persona, "recommended_formats": ", ".join(rec[:3]),
                "n_questions": int(len(mem)), "demand": round(demand, 2), "demand_share": round(demand / total, 4),
                "languages": "+".join(langs), "representative_questions": " | ".join(reps),
                "closest_content": closest[0], "closest_content_url": closest[1], "closest_content_stage": closest[2],
-               "closest_similarity": closest[3],
+               "closest_similarity": closest[3], "closest_p_answered": closest[4],
                "cell_pieces": int(c.supply) if c else 0, "cell_coverage": float(c.coverage) if c else float("nan")}
         row["why"] = brief_why(row, lab, threshold)
         rows.append(row)
     cols = ["topic", "stage", "persona", "recommended_formats", "n_questions", "demand", "demand_share", "languages",
             "representative_questions", "closest_content", "closest_content_url", "closest_content_stage",
-            "closest_similarity", "cell_pieces", "cell_coverage", "why"]
+            "closest_similarity", "closest_p_answered", "cell_pieces", "cell_coverage", "why"]
     out = pd.DataFrame(rows, columns=cols)
     # A brief is worth writing when more than one question asks for it (or one with real volume).
     out = out[(out.n_questions >= 2) | (out.demand >= 50)]
@@ -796,45 +773,3 @@ def _format_mismatches(content: pd.DataFrame, sch: Scheme) -> pd.DataFrame:
                          "formats_that_serve_it": ", ".join(st.formats),
                          "note": f"no piece of stage {st.id} uses a recommended format"})
     return pd.DataFrame(rows, columns=["canonical_stage", "stage", "pieces", "formats_present", "formats_that_serve_it", "note"])
-
-
-def calibrate_match_threshold(pairs_file: str | Path, embedder: str = "use-multilingual") -> dict:
-    """Choose the 'answered' similarity threshold on labeled (question, passage, answered) pairs.
-
-    Scored like the report scores a question (cosine similarity to a content passage); the threshold
-    maximises accuracy, which on this balanced set is the balanced accuracy (Youden's J)."""
-    from sklearn.metrics import roc_auc_score
-
-    from ..model.embedders import embed_texts, get_embedder
-
-    rows = [json.loads(line) for line in Path(pairs_file).read_text(encoding="utf-8").splitlines() if line.strip()]
-    emb = get_embedder(embedder)
-    q = embed_texts(emb, [r["question"] for r in rows])
-    p = embed_texts(emb, [r["passage"] for r in rows])
-    sim = (q * p).sum(1)
-    y = np.array([bool(r["answered"]) for r in rows])
-    cross = np.array([r.get("lang_q") != r.get("lang_c") for r in rows])
-    grid = np.round(np.arange(0.10, 0.90, 0.01), 2)
-    acc = [float(((sim >= th) == y).mean()) for th in grid]
-    th = float(grid[int(np.argmax(acc))])
-    pred = sim >= th
-    tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
-    prec = tp / (tp + fp) if tp + fp else 0.0
-    rec = tp / (tp + fn) if tp + fn else 0.0
-    return {"threshold": th, "accuracy": round(max(acc), 4), "precision": round(prec, 4), "recall": round(rec, 4),
-            "f1": round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0,
-            "roc_auc": round(float(roc_auc_score(y, sim)), 4),
-            "accuracy_cross_lingual": round(float((pred[cross] == y[cross]).mean()), 4) if cross.any() else None,
-            "n_pairs": len(rows), "positives": int(y.sum())}
-
-
-def write_match_threshold(pairs: str | Path = "corpora/matching/pairs.jsonl", embedder: str = "use-multilingual") -> dict:
-    """Recalibrate the answered threshold of ``embedder`` on the labeled pairs and store it in the
-    package's data (``contentplan dev calibrate-match``). Returns the calibration figures."""
-    res = calibrate_match_threshold(pairs, embedder)
-    path = Path(__file__).parent.parent / "data" / THRESHOLD_FILE
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data[embedder] = res
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    match_thresholds.cache_clear()
-    return res

@@ -200,7 +200,8 @@ def prospect_journeys(interactions, scheme: str | Scheme = DEFAULT_SCHEME, model
 
 
 def _catalogue(content, m: JourneyModel, sch: Scheme) -> dict:
-    from .gaps import match_threshold_for, read_content
+    from ..match import match_threshold_for
+    from .gaps import read_content
     inv = read_content(content)
     docs = m.documents(list(zip(inv.title, inv.body)), urls=inv.url.tolist())
     dec = sch.decide(np.vstack([d.proba for d in docs]), m.min_confidence)

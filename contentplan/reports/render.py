@@ -66,9 +66,14 @@ def _lang(report, lang):
 
 
 def _threshold_source(m: dict, lang: str) -> str:
-    from .i18n import t
+    from .i18n import fmt_pct, t
     src = str(m.get("match_threshold_source", ""))
-    return t("th_given" if src == "given" else "th_calibrated" if src == "calibrated" else "th_default", lang)
+    out = t("th_given" if src == "given" else "th_calibrated" if src == "calibrated" else "th_default", lang)
+    fig = m.get("match_heldout") or {}
+    if src != "given" and fig.get("precision") is not None:    # what this setting measured on held-out real pages
+        out += " " + t("th_measured", lang, setting=m.get("match_precision"), p=fmt_pct(fig["precision"], lang),
+                       r=fmt_pct(fig["recall"], lang))
+    return out
 
 
 def _definitions(report, lang: str) -> list[str]:
@@ -79,6 +84,8 @@ def _definitions(report, lang: str) -> list[str]:
     out = [t("def_demand", lang, how=t("demand_volume" if m["volume_weighted"] else "demand_count", lang)),
            t("def_answered", lang, th=fmt_num(m["match_threshold"], lang, 2), src=_threshold_source(m, lang)),
            t("def_coverage", lang), t("def_gap", lang, gap=fmt_pct(1 - m["answered_share"], lang)), t("def_supply", lang)]
+    if m.get("stage_mismatches"):
+        out.append(t("def_mismatch", lang, n=m["stage_mismatches"]))
     if any(nc.values()):
         out.append(t("def_uncounted", lang, qu=nc["questions_unclear"], cu=nc["content_unclear"],
                      qn=nc["questions_none"], cn=nc["content_none"]))
@@ -143,7 +150,7 @@ def render_markdown(report, lang: str | None = None) -> str:
     out += [f"## {t('unanswered', lang)}", ""] + ([md_text(t("unanswered_note", lang, n=len(un), total=fmt_num(n_un, lang))), ""] if n_un > len(un) else []) + [md_table(pd.DataFrame({
         t("question", lang): un.question, t("stage", lang): un.stage.map(lab.stage), t("persona", lang): un.persona.map(lab.persona),
         t("volume", lang): un.volume.map(lambda v: fmt_num(v, lang)), t("closest_content", lang): un.best_match,
-        t("similarity", lang): un.similarity.map(lambda v: fmt_num(v, lang, 2))})), "",
+        t("p_answered", lang): un.p_answered.map(lambda v: fmt_num(v, lang, 2))})), "",
         md_text(t("generated", lang, version=__version__, date=fmt_date(m["generated"], lang), model=m.get("embedder"))), ""]
     return "\n".join(out)
 
@@ -152,7 +159,7 @@ def _unanswered(report) -> pd.DataFrame:
     q = report.questions
     un = q[(~q.answered) & ~q.stage.isin(("unclear", "none"))].copy()
     un["_v"] = pd.to_numeric(un.volume, errors="coerce").fillna(0)
-    return un.sort_values(["_v", "similarity"], ascending=[False, True], kind="stable").drop(columns="_v")
+    return un.sort_values(["_v", "p_answered"], ascending=[False, True], kind="stable").drop(columns="_v")
 
 
 def _heat_color(score: float, top: float) -> str:

@@ -1,0 +1,162 @@
+"""The real-page pair set (``corpora/matching/real/``) read against the pages it refers to
+(``../shared/realtext/pages/<file>``, by row id: the page text never enters the repository), turned
+into what :mod:`contentplan.match` fits and is measured on.
+
+One site (one pages file) is one inventory: a question is matched against every page of its file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..match import PageIndex, build_index, encode_queries, features, tokens
+
+REAL_DIR = Path("corpora/matching/real")
+
+
+@dataclass
+class PairSet:
+    questions: pd.DataFrame          # qid, file, lang, kind, written_from, split, question
+    answering: dict                  # qid -> set of page ids judged to answer it
+
+
+def read_pair_set(real_dir: str | Path = REAL_DIR) -> PairSet:
+    """Read questions.csv and judgments.csv (answered = adjudicated label)."""
+    d = Path(real_dir)
+    for name in ("questions.csv", "judgments.csv"):
+        if not (d / name).exists():
+            raise InputError(f"{d / name}: not found; the real-page pair set is questions.csv + judgments.csv in {d}")
+    q = pd.read_csv(d / "questions.csv", dtype=str, keep_default_na=False)
+    j = pd.read_csv(d / "judgments.csv", dtype=str, keep_default_na=False)
+    need_q = {"qid", "file", "lang", "split", "question"}
+    need_j = {"qid", "page_id", "answered"}
+    for frame, need, name in ((q, need_q, "questions.csv"), (j, need_j, "judgments.csv")):
+        if need - set(frame.columns):
+            raise InputError(f"{d / name}: missing column(s) {', '.join(sorted(need - set(frame.columns)))}")
+    yes = j[j.answered.str.strip().str.lower().isin(("true", "1", "yes"))]
+    answering = {qid: set() for qid in q.qid}
+    for qid, pid in zip(yes.qid, yes.page_id):
+        answering.setdefault(qid, set()).add(pid)
+    return PairSet(q, answering)
+
+
+@dataclass
+class Site:
+    file: str
+    ids: list[str]
+    langs: list[str]
+    index: PageIndex
+
+
+def page_slug(source: str) -> str:
+    """The path part of a realtext ``source`` (owner/repo@commit:path), the page's URL-like slug."""
+    return source.split(":", 1)[1] if ":" in str(source) else str(source)
+
+
+def load_site(pages_file: str | Path, model) -> Site:
+    """Classify and index every page of one realtext pages file with ``model`` (a JourneyModel)."""
+    from ..domain.formats import detect_format
+    from ..domain.schemes import formats, model_labels
+    d = pd.read_csv(pages_file, dtype=str, keep_default_na=False)
+    titles = d.title.tolist()
+    bodies = [t[len(ti) + 2:] if t.startswith(ti + ". ") else t for t, ti in zip(d.text, titles)]
+    urls = [page_slug(s) for s in d.source]
+    langs = d.lang.tolist()
+    docs = model.documents(list(zip(titles, bodies)), langs, urls=urls)
+    proba = np.vstack([doc.proba for doc in docs])
+    labels = model_labels()
+    fm = formats()
+    serves = np.zeros_like(proba)
+    for k, (t, b, u) in enumerate(zip(titles, bodies, urls)):
+        f, _ = detect_format(t, b, u)
+        for st in fm[f].stages:
+            serves[k, labels.index(st)] = 1.0
+    vectors = [doc.vectors for doc in docs] if model.estimator.embedder else None
+    index = build_index(titles, bodies, urls, [doc.passages or [t] for doc, t in zip(docs, titles)], vectors, proba, serves,
+                        langs)
+    return Site(Path(pages_file).name, d.id.tolist(), langs, index)
+
+
+def question_arrays(model, questions: list[str]):
+    """(embeddings or None, stage probabilities, detected languages) of questions, as the gap report
+    computes them."""
+    from ..model.lang import detect_lang
+    vec = model.embed(questions)
+    return vec, model.short_proba(questions, vec), [detect_lang(q) for q in questions]
+
+
+def site_features(site: Site, questions: list[str], q_vec, q_proba, q_lang=None) -> np.ndarray:
+    """(n_q, pages, features) for questions of one site."""
+    return features(site.index, encode_queries(site.index, [tokens(q) for q in questions], q_vec, q_proba, q_lang))[0]
+
+
+def fit_groups(pairs_dir: str | Path, pages_dir: str | Path, model, split: str = "fit") -> list[tuple[np.ndarray, set]]:
+    """(features, answering page indexes) of each question of ``split``, against all pages of its site."""
+    ps = read_pair_set(pairs_dir)
+    q = ps.questions[ps.questions.split == split]
+    out = []
+    for file, qs in q.groupby("file", sort=True):
+        path = Path(pages_dir) / file
+        if not path.exists():
+            raise InputError(f"{path}: pages file of {len(qs)} question(s) not found; give --pages the realtext pages folder")
+        site = load_site(path, model)
+        texts = qs.question.tolist()
+        X = site_features(site, texts, *question_arrays(model, texts))
+        pos_of = {pid: k for k, pid in enumerate(site.ids)}
+        for i, qid in enumerate(qs.qid):
+            out.append((X[i], {pos_of[p] for p in ps.answering.get(qid, set()) if p in pos_of}))
+    return out
+
+
+def old_pairs_groups(pairs_file: str | Path, model) -> list[tuple[np.ndarray, set]]:
+    """The hand-written pairs (``corpora/matching/pairs.jsonl``) as one small site: its distinct
+    passages are the pages, a question's page answers it when the pair says so."""
+    rows = [json.loads(line) for line in Path(pairs_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    pages = list(dict.fromkeys((r["title"], r["passage"]) for r in rows))
+    pid = {p: k for k, p in enumerate(pages)}
+    vec = model.embed([p for _, p in pages])
+    proba = model.short_proba([f"{t}. {p}" for t, p in pages], None)
+    page_lang = {(r["title"], r["passage"]): r.get("lang_c") for r in rows}
+    index = build_index([t for t, _ in pages], [p for _, p in pages], [""] * len(pages), [[p] for _, p in pages],
+                        None if vec is None else [v[None, :] for v in vec], proba, np.zeros_like(proba),
+                        [page_lang[p] for p in pages])
+    texts = [r["question"] for r in rows]
+    X = features(index, encode_queries(index, [tokens(t) for t in texts], *question_arrays(model, texts)))[0]
+    return [(X[i], {pid[(r["title"], r["passage"])]} if r["answered"] else set()) for i, r in enumerate(rows)]
+
+
+def heldout_figures(m, groups) -> dict:
+    """hit@1 among answerable questions and "answered" precision / recall / F1 at each setting of ``m``
+    (a true positive: called answered, and the best page answers)."""
+    from ..match import PRECISIONS, answer_table
+    A, ok = answer_table(m, groups)
+    p = m.p_answered(A)
+    answerable = np.array([bool(pos) for _, pos in groups])
+    out = {"questions": len(groups), "answerable": int(answerable.sum()),
+           "hit@1": round(float(ok[answerable].mean()), 4) if answerable.any() else None}
+    for k in PRECISIONS:
+        called = p >= m.thresholds[k]
+        tp = int((called & ok).sum())
+        prec = tp / called.sum() if called.sum() else 0.0
+        rec = tp / answerable.sum() if answerable.sum() else 0.0
+        out[k] = {"precision": round(float(prec), 4), "recall": round(float(rec), 4),
+                  "f1": round(float(2 * prec * rec / (prec + rec)), 4) if prec + rec else 0.0}
+    return out
+
+
+def calibrate(pairs_dir: str | Path, pages_dir: str | Path, model, old_pairs: str | Path | None = None):
+    """Fit the shipped match model on the fit split of the real pair set (plus the old pairs when
+    given) and record its figures on the held-out split (``info["heldout"]``)."""
+    from ..match import fit_match_model
+    groups = fit_groups(pairs_dir, pages_dir, model)
+    if old_pairs:
+        groups += old_pairs_groups(old_pairs, model)
+    m = fit_match_model(groups)
+    m.info["heldout"] = heldout_figures(m, fit_groups(pairs_dir, pages_dir, model, split="heldout"))
+    return m

@@ -478,7 +478,8 @@ def hostile_report(tiny_model_dir, tmp_path_factory):
                   "body": ["Drones fly over roofs."] * len(MD_PAYLOADS)}).to_csv(d / "c.csv", index=False)
     personas = d / "p.yaml"
     personas.write_text(PERSONAS.decode().replace("id: cfo", 'id: "cfo"'), encoding="utf-8")
-    return gap_report(d / "c.csv", d / "q.csv", personas, scheme=str(d / "s.yaml"), model=tiny_model_dir, match_threshold=0.99)
+    # Since #17 a question that repeats a page's title is answered at P 0.96+: 1.0 keeps every payload unanswered (listed).
+    return gap_report(d / "c.csv", d / "q.csv", personas, scheme=str(d / "s.yaml"), model=tiny_model_dir, match_threshold=1.0)
 
 
 def test_report_md_is_inert(hostile_report):

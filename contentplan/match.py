@@ -40,17 +40,27 @@ MODEL_FILE = "match_model.json"           # fusion weights, answered calibration
 PRECISIONS = ("high", "balanced", "recall")
 DEFAULT_PRECISION = "balanced"
 FEATURES = ("cos", "cos_mean", "bm25_body", "bm25_passage", "bm25_title", "bm25_slug", "bm25_prefix",
-            "coverage", "missing", "same_lang", "cos_gap", "bm25_gap", "stage_fit", "format_fit")
+            "coverage", "missing", "same_lang", "cos_gap", "bm25_gap", "stage_fit", "format_fit", "price_gap")
 # What P(answered) reads of the best page, besides its score and its margin over the second page.
 # same_lang: word coverage means little across languages, and the fit gives a page in the other
 # language back what its missing words take away (held-out F1 0.792 with it, 0.764 without).
-ANSWER_FEATURES = ("coverage", "same_lang")
+# price_gap: the question asks what something costs and the page states no price (no amount with a
+# currency, no "per month"): on the real pair set's 33 price questions such a page answered 5 of 88
+# candidates, a page with a price 8 of 32 (see PRICE_WORDS, _PRICE).
+ANSWER_FEATURES = ("coverage", "same_lang", "price_gap")
 ANSWER_INPUTS = ("score", "margin", *ANSWER_FEATURES)
 K1, B = 1.2, 0.75
 SAME_LANG_TIE = 0.01  # see fit_match_model
 F1_TOLERANCE = 0.02   # see operating_points
 CHUNK = 256            # questions scored at once: (CHUNK x pages x features) floats stay small
 
+
+# Words (as :func:`tokens` returns them: folded, stemmed) of a question that asks for a price.
+PRICE_WORDS = frozenset("price prix cost cout coute coutent tarif pricing fee devis quote cher payant salary salaire".split())
+# A price stated on a page: an amount with a currency or a rate per month (not "free": "free storage",
+# "free trial" state no price).
+_PRICE = re.compile(r"\d[\d\s.,]*\s?(?:€|\$|£|eur\b|euros?\b|usd\b|dollars?\b|k€)|(?:€|\$|£)\s?\d|"
+                    r"\bper (?:month|year|user|seat)\b|\bpar (?:mois|an|utilisateur)\b|/(?:mo|month|mois|an|year)\b", re.I)
 
 PREFIX = 5             # the prefix field: words cut to 5 letters, to meet cognates across FR/EN (conférence ~ conference)
 _WORD = re.compile(r"[^\W_]+")
@@ -189,6 +199,7 @@ class PageIndex:
     lang: np.ndarray | None = field(repr=False, default=None)   # page languages (None: unknown)
     vec_segments: list = field(repr=False, default_factory=list)     # see _segments (passage vectors)
     text_segments: list = field(repr=False, default_factory=list)    # see _segments (passage texts)
+    has_price: np.ndarray | None = field(repr=False, default=None)    # (pages,) 1 where the page states a price
 
     @property
     def n(self) -> int:
@@ -241,7 +252,8 @@ def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves
                      page_proba if page_proba is not None else np.zeros((n, width)),
                      serves if serves is not None else np.zeros((n, width)), vocab, fields, ptoks, page_toks,
                      passage_page, D, presence, None if langs is None else np.asarray(langs, dtype=object),
-                     _segments(owner), _segments(passage_page))
+                     _segments(owner), _segments(passage_page),
+                     np.array([bool(_PRICE.search(f"{t} {b}")) for t, b in zip(titles, bodies)], dtype=np.float32))
 
 
 def _segments(owner: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -279,6 +291,7 @@ class Queries:
     vec: np.ndarray | None
     proba: np.ndarray | None
     lang: np.ndarray | None
+    asks_price: np.ndarray | None = None      # (n_q,) 1 where the question asks for a price
 
     def __len__(self) -> int:
         return len(self.unk_w)
@@ -286,7 +299,8 @@ class Queries:
     def __getitem__(self, sl: slice) -> Queries:
         return Queries(self.Qw[sl], self.unk_w[sl], self.Qp[sl], self.unk_p[sl], self.word_ids[sl],
                        None if self.vec is None else self.vec[sl], None if self.proba is None else self.proba[sl],
-                       None if self.lang is None else self.lang[sl])
+                       None if self.lang is None else self.lang[sl],
+                       None if self.asks_price is None else self.asks_price[sl])
 
 
 def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=None, lang=None) -> Queries:
@@ -306,7 +320,8 @@ def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=
     Qw, unk_w, ids = matrix(q_tokens)
     Qp, unk_p, _ = matrix([prefixes(t) for t in q_tokens])
     return Queries(Qw, unk_w, Qp, unk_p, ids, None if vec is None else np.asarray(vec, dtype=np.float32), proba,
-                   None if lang is None else np.asarray(lang, dtype=object))
+                   None if lang is None else np.asarray(lang, dtype=object),
+                   np.array([bool(PRICE_WORDS.intersection(t)) for t in q_tokens], dtype=np.float32))
 
 
 def _page_max_cos(index: PageIndex, Qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -372,6 +387,8 @@ def feature_arrays(index: PageIndex, q: Queries) -> tuple[dict, np.ndarray]:
     if index.n:
         F["cos_gap"] = cos - cos.max(1, keepdims=True)
         F["bm25_gap"] = body - body.max(1, keepdims=True)
+    if q.asks_price is not None and index.has_price is not None:
+        F["price_gap"] = (q.asks_price[:, None] * (1.0 - index.has_price[None, :])).astype(np.float32)
     if q.proba is not None and index.page_proba.shape[1] == q.proba.shape[1]:
         F["stage_fit"] = (q.proba @ index.page_proba.T).astype(np.float32)
         F["format_fit"] = (q.proba @ index.serves.T).astype(np.float32)

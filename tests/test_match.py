@@ -86,6 +86,22 @@ def test_demo_request_goes_to_the_demo_page_not_the_pricing_page():
     assert res.best_page.tolist() == [1, 0]
 
 
+def test_a_price_question_is_not_answered_by_a_page_that_states_no_price():
+    """The bundled example's failure: "combien coûte…" matched a buying guide full of the right words
+    but without a single price. A page with an amount or a rate per month may answer; one without may not."""
+    guide = ("Choisir un logiciel de planification", "Le coût d'un logiciel de planification : critères, modules, "
+             "support, nombre de techniciens. Comment comparer les logiciels de planification.")
+    priced = ("Tarifs", "Le logiciel de planification Pilotis : formule Pro à 39 € par technicien et par mois.")
+    q = ["combien coûte un logiciel de planification"]
+    alone = match_questions(_lexical_index([guide]), q, None, None, _shipped())
+    both = match_questions(_lexical_index([guide, priced]), q, None, None, _shipped())
+    f = _features_of(_lexical_index([guide, priced]), q)
+    assert f["price_gap"][0].tolist() == [1.0, 0.0]
+    assert _features_of(_lexical_index([guide]), ["comment comparer les logiciels de planification"])["price_gap"][0, 0] == 0
+    assert alone.p_answered[0] < 0.05                    # the guide alone: not answered, whatever its words
+    assert both.best_page[0] == 1 and both.p_answered[0] > alone.p_answered[0]
+
+
 def test_same_language_page_preferred_when_the_words_are_the_same():
     pages = [("Pricing", "Pricing plans per user and per month."), ("Pricing", "Pricing plans per user and per month.")]
     index = _lexical_index(pages, langs=["fr", "en"])
@@ -99,7 +115,7 @@ def test_calibrated_probability_is_monotone_in_score():
     m = _shipped()
     A = np.zeros((50, len(ANSWER_INPUTS)))
     A[:, 0] = np.linspace(-6, 6, 50)
-    A[:, 2:] = [0.6, 1.0]                                                         # coverage, same language
+    A[:, 2:] = [0.6, 1.0, 0.0]                                                    # coverage, same language, no price gap
     p = m.p_answered(A)
     assert np.all(np.diff(p) > 0) and 0 < p[0] < p[-1] < 1
 

@@ -700,8 +700,15 @@ def write_match_model(model: MatchModel, embedder: str, extra: dict | None = Non
 # ----------------------------------------------------------------------------- the old rule (baseline)
 
 def doc_vector(d) -> np.ndarray:
+    """A document's one vector: the normalised mean of its passage vectors."""
     v = d.vectors.mean(0)
     return v / (np.linalg.norm(v) or 1.0)
+
+
+def doc_vectors(docs) -> np.ndarray | None:
+    """Every document's :func:`doc_vector`, stacked; None when a document has no passage vectors
+    (an n-gram-only model) or there is none."""
+    return np.vstack([doc_vector(d) for d in docs]) if docs and all(d.vectors is not None for d in docs) else None
 
 
 def lexical_embed(texts):

@@ -76,11 +76,6 @@ model_option = click.option("--model", "model_dir", multiple=True, callback=_onc
                             help="Model folder (default: the shipped model).")
 
 
-def resolve_format(fmt: str | None, output: str | None) -> str:
-    from .io.writers import resolve_format
-    return resolve_format(fmt, output)
-
-
 def progress(total: int | None, desc: str, quiet: bool, unit: str = " rows"):
     """A progress bar on stderr (total and ETA when ``total`` is known), only for an interactive
     terminal and never with -q (see :mod:`contentplan.progress`)."""
@@ -195,11 +190,11 @@ def classify(texts, input_path, text_column, scheme, model_dir, min_confidence, 
         run_classify_dask(input_path, output, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
                           csv_safe, scheduler, workers, quiet, csv_dialect=csv_dialect)
         return
-    from .commands import run_classify
+    from .api import run_classify
     if not texts and not input_path:
         raise click.UsageError("give texts as arguments or a file with -i FILE (use -i - for stdin)")
     run_classify(texts, input_path, text_column, scheme, model_dir, min_confidence, brands, not no_explain,
-                 resolve_format(fmt, output), output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe,
+                 fmt, output, lambda total, desc: progress(total, desc, quiet), csv_safe=csv_safe,
                  csv_dialect=csv_dialect)
 
 
@@ -229,15 +224,11 @@ def train(corpus, output, embedder, c_value, real, real_weight, balance, knn_sha
     \b
         contentplan train --corpus corpora -o models/my-model
     """
+    from .api import run_train
     from .progress import Steps
-    from .training.train import DEFAULT_BALANCE, DEFAULT_C, DEFAULT_KNN_SHARE, DEFAULT_REAL_WEIGHT, train_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(m, err=True), "train")
-    _, meta = train_model(corpus, output, None if embedder == "none" else embedder,
-                          C=DEFAULT_C if c_value is None else c_value, real=real,
-                          real_weight=DEFAULT_REAL_WEIGHT if real_weight is None else real_weight,
-                          balance=DEFAULT_BALANCE if balance is None else balance,
-                          knn_share=DEFAULT_KNN_SHARE if knn_share is None else knn_share, progress=say,
-                          bar=lambda total, desc: progress(total, desc, quiet, unit=" texts"))
+    meta = run_train(corpus, output, None if embedder == "none" else embedder, c_value, real, real_weight, balance, knn_share,
+                     progress=say, bar=lambda total, desc: progress(total, desc, quiet, unit=" texts"))
     if real and not meta.get("real_sources_trained"):
         click.echo("note: no real-text labels used (corpora/real/labels.csv or ../shared/realtext not found)", err=True)
     bj = meta.get("metrics_test", {}).get("buyer-journey", {}).get("questions", {}).get("model")
@@ -269,7 +260,7 @@ def evaluate(model_dir, data_path, corpus, text_column, label_column, scheme, re
         contentplan evaluate --real
         contentplan evaluate --data labeled.csv --scheme oni
     """
-    from .commands import run_evaluate
+    from .api import run_evaluate
     if real and data_path:
         raise click.UsageError("--real and --data are exclusive: --real scores the labeled real text")
     from .terminal import clean_text
@@ -303,12 +294,12 @@ def adapt(data_path, output, model_dir, text_column, label_column, scheme, all_r
         contentplan adapt -i my-labels.csv -o models/mine
         contentplan classify -i queries.csv --model models/mine -o staged.csv
     """
+    from .api import run_adapt
     from .progress import Steps
     from .terminal import clean_line
-    from .training.adaptation import DEFAULT_LABEL_WEIGHT, adapt_model
     say = (lambda m: None) if quiet else Steps(lambda m: click.echo(clean_line(m), err=True), "adapt")
-    res = adapt_model(data_path, output, model_dir, text_column, label_column, scheme, all_rows,
-                      DEFAULT_LABEL_WEIGHT if label_weight is None else label_weight, corpus, cv=not no_cv, progress=say)
+    res = run_adapt(data_path, output, model_dir, text_column, label_column, scheme, all_rows, label_weight, corpus,
+                    cv=not no_cv, progress=say)
     for note in res.notes:
         click.echo(clean_line(note), err=True)
     m = res.meta["adapted"]["metrics"]
@@ -343,16 +334,14 @@ def review(input_path, log_path, text_column, scheme, model_dir, limit):
         contentplan review -i queries.csv -o my-labels.csv
         contentplan adapt -i my-labels.csv -o models/mine
     """
-    from .commands import files_read
-    from .io.writers import check_output_path
+    from .api import start_review
     from .progress import is_terminal
     from .terminal import clean_line
-    from .training.review import prepare_review, run_session
+    from .training.review import run_session
     if not is_terminal(sys.stdin):
         raise click.UsageError("review asks questions in a terminal, and standard input is not one; run it in a terminal")
     log_path = log_path or f"{Path(input_path).stem}.labels.csv"
-    check_output_path(log_path, files_read(input_path, scheme=scheme, model_dir=model_dir))
-    queue = prepare_review(input_path, log_path, text_column, scheme, model_dir, limit)
+    queue = start_review(input_path, log_path, text_column, scheme, model_dir, limit)
     if queue.log.repair():
         click.echo(clean_line(f"note: {log_path}: its last line was incomplete (a crash?) and was cut"), err=True)
     click.echo(clean_line(f"{queue.source}: {len(queue.items)} text(s) to review, most useful first ({queue.pool} not answered yet, "
@@ -416,7 +405,7 @@ def schemes(name, lang):
         contentplan schemes
         contentplan schemes oni --lang fr
     """
-    from .commands import show_schemes
+    from .api import show_schemes
     from .terminal import clean_text
     click.echo(clean_text(show_schemes(name, lang)), nl=False)
 
@@ -467,24 +456,15 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
             --questions semrush.csv --questions sales-notes.csv --compare-intent
         contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
     """
-    from .commands import files_read
-    from .reports.gaps import gap_report
-    from .reports.render import check_report_folder
+    from .api import run_gaps
     from .terminal import clean_line
-    check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     if not fetch and (fetch_delay is not None or fetch_max is not None):
         raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
-    fetch_options = None
-    if fetch:
-        from .io.fetch import DEFAULT_DELAY, DEFAULT_MAX_PAGES, FetchOptions
-        fetch_options = FetchOptions(delay=DEFAULT_DELAY if fetch_delay is None else fetch_delay,
-                                     max_pages=DEFAULT_MAX_PAGES if fetch_max is None else fetch_max,
-                                     bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"))
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
-    report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
-                        progress=say, compare_intent=compare_intent, fetch=fetch_options, lang=lang,
-                        match_precision=match_precision)
-    files = report.write(out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect)
+    report, files = run_gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_precision,
+                             match_threshold, compare_intent, out_dir, fetch, fetch_delay, fetch_max,
+                             bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"), progress=say,
+                             csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))
     click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))
@@ -514,49 +494,17 @@ def tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overw
         contentplan tag content/ --check
         contentplan tag drafts/ -o tags.xlsx
     """
-    from .io.writers import write_table
-    from .reports.tagging import check_tags, tag_documents, tags_frame, write_tags
+    from .api import run_tag
     from .terminal import clean_line, clean_text
     if (dry_run or overwrite) and not do_write:
         raise click.UsageError("--dry-run and --overwrite go with --write")
     if do_write and (output or fmt):
         raise click.UsageError("-o/-f write the tag table; --write stores tags in the files themselves: use one or the other")
-    from .commands import files_read
-    fmt = resolve_format(fmt, output)
-    inputs = files_read(*paths, personas_path, scheme=scheme, model_dir=model_dir)
-    if output:   # refused before any work when it would overwrite a draft, the personas or scheme file, or the model
-        from .io.writers import check_output_path
-        check_output_path(output, inputs)
-    skipped: list[str] = []
-    notes: list[str] = []
-    tags = tag_documents(list(paths), scheme, personas_path, model_dir, min_confidence, errors=skipped, notes=notes,
-                         keep_going=do_write)
-    # With --write, a file that could not be read is a file left untagged: an error (exit 1 at the end).
-    failed = skipped if do_write else []
-    for msg in notes:
-        click.echo(clean_line(f"skipped: {msg}"), err=True)
-    for msg in skipped:
-        click.echo(clean_line(f"{'Error' if do_write else 'skipped'}: {msg}"), err=True)
-    if not tags:
-        if failed:
-            raise click.exceptions.Exit(1)
-        raise click.ClickException("no readable document among the paths given")
-    if do_write:
-        n = len(failed)
-        for msg in write_tags(tags, dry_run=dry_run, with_persona=bool(personas_path), overwrite=overwrite, errors=failed):
-            click.echo(clean_text(msg))
-        for msg in failed[n:]:
-            click.echo(clean_line(f"Error: {msg}"), err=True)
-    else:
-        write_table(tags_frame(tags), fmt, output, inputs=inputs, csv_safe=csv_safe, csv_dialect=csv_dialect)
-    if do_check:
-        problems = check_tags(tags)
-        for p in problems:
-            click.echo(clean_line(p), err=True)
-        if problems:
-            raise click.exceptions.Exit(1)
-    if failed:
-        raise click.exceptions.Exit(1)
+    code = run_tag(paths, scheme, personas_path, model_dir, min_confidence, do_write, overwrite, dry_run, do_check, fmt, output,
+                   csv_safe=csv_safe, csv_dialect=csv_dialect, say=lambda m: click.echo(clean_text(m)),
+                   warn=lambda m: click.echo(clean_line(m), err=True))
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command()
@@ -583,28 +531,10 @@ def prospects(input_path, prospect_column, time_column, text_column, content_pat
         contentplan prospects -i corpora/examples/prospects.csv \\
             --content corpora/examples/content.csv --personas corpora/examples/personas.yaml
     """
-    from .commands import files_read
-    from .io.writers import (
-        check_distinct_outputs,
-        check_output_path,
-        open_output,
-        write_table,
-    )
-    from .reports.journeys import prospect_journeys
-    inputs = files_read(input_path, content_path, personas_path, scheme=scheme, model_dir=model_dir)
-    check_output_path(output, inputs)
-    check_distinct_outputs({"-o": output, "--timeline": timeline_path})
-    timeline_kind = check_output_path(timeline_path, inputs) if timeline_path else None
-    rep = prospect_journeys(input_path, scheme, model_dir, content_path, personas_path, prospect_column, time_column,
-                            text_column, dayfirst)
-    if rep.date_order != "iso" and not quiet:
-        click.echo(f"note: dates read {rep.date_order} (02/12/2026 = "
-                   f"{'2 December' if rep.date_order == 'day-first' else 'February 12'}); "
-                   f"pass --{'monthfirst' if rep.date_order == 'day-first' else 'dayfirst'} if that is wrong", err=True)
-    write_table(rep.summary, resolve_format(fmt, output), output, inputs=inputs, csv_safe=csv_safe, csv_dialect=csv_dialect)
-    if timeline_path:
-        with open_output(timeline_path, "w", timeline_kind) as fh:
-            fh.write(rep.timeline_json() + "\n")
+    from .api import run_prospects
+    run_prospects(input_path, prospect_column, time_column, text_column, content_path, personas_path, scheme, model_dir,
+                  timeline_path, dayfirst, fmt, output, csv_safe=csv_safe, csv_dialect=csv_dialect,
+                  note=None if quiet else (lambda m: click.echo(m, err=True)))
 
 
 from .devcli import dev  # noqa: E402  (maintainers' commands: contentplan dev …)

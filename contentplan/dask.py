@@ -191,7 +191,7 @@ def run_classify_dask(input_pattern: str, output: str | None, text_column: str |
     import dask
     import dask.dataframe as dd
 
-    from .commands import files_read
+    from .api import files_read
     from .io.tables import detect_column
 
     if not output:

@@ -24,7 +24,6 @@ import functools
 import json
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .stopwords import STOP_WORDS
+from .textfold import fold_accents
 
 
 DEFAULT_MATCH_THRESHOLD = 0.5   # the old cosine rule, used only for an embedder with no calibration on record
@@ -75,20 +75,9 @@ def stem(word: str) -> str:
     return word
 
 
-@functools.cache
-def _drop_combining() -> dict:
-    """A str.translate table deleting every combining character (what
-    :func:`~contentplan.textfold.fold_accents` drops; none lies past U+1E94A)."""
-    return {c: None for c in range(0x300, 0x1F000) if unicodedata.combining(chr(c))}
-
-
 def fold(text) -> str:
-    """:func:`~contentplan.textfold.fold_accents` (same output), with one ``str.translate`` instead of
-    a loop over characters: page bodies are long."""
-    s = str(text).lower().replace("’", "'")
-    if s.isascii():
-        return s
-    return unicodedata.normalize("NFKD", s).translate(_drop_combining())
+    """Case and accents folded, ’ as ': :func:`contentplan.textfold.fold_accents`, the one folding."""
+    return fold_accents(text)
 
 
 def tokens(text: str) -> list[str]:
@@ -718,8 +707,15 @@ def write_match_model(model: MatchModel, embedder: str, extra: dict | None = Non
 # ----------------------------------------------------------------------------- the old rule (baseline)
 
 def doc_vector(d) -> np.ndarray:
+    """A document's one vector: the normalised mean of its passage vectors."""
     v = d.vectors.mean(0)
     return v / (np.linalg.norm(v) or 1.0)
+
+
+def doc_vectors(docs) -> np.ndarray | None:
+    """Every document's :func:`doc_vector`, stacked; None when a document has no passage vectors
+    (an n-gram-only model) or there is none."""
+    return np.vstack([doc_vector(d) for d in docs]) if docs and all(d.vectors is not None for d in docs) else None
 
 
 def lexical_embed(texts):

@@ -130,8 +130,19 @@ def test_an_output_format_added_in_one_place_is_written_by_o_and_f(restore_regis
     assert "name the file .csv, .json, .jsonl, .xlsx, .md or .txt, or pass -f csv|json|jsonl|xlsx|markdown|table" in res.output
 
 
-def test_a_command_added_in_one_place_runs_with_the_shared_options(restore_registries, tmp_path, runner, cli, tiny_model_dir):
-    from contentplan.cli import output_options, resolve_format
+def test_a_command_added_in_one_place_runs_with_the_shared_options(restore_registries, tmp_path, runner, cli, tiny_model_dir,
+                                                                   monkeypatch):
+    """Its work in one function of api.py (set here for the test), its options in cli.py."""
+    from contentplan import api
+    from contentplan.cli import output_options
+
+    def run_count_stages(texts, model_dir, fmt, output, csv_safe=False, csv_dialect="plain"):
+        from contentplan.io.writers import resolve_format, write_table
+        staged = api.classify(list(texts), model=model_dir, explain=False)
+        counts = staged.stage.value_counts().rename_axis("stage").reset_index(name="texts")
+        write_table(counts, resolve_format(fmt, output), output, csv_safe=csv_safe, csv_dialect=csv_dialect)
+
+    monkeypatch.setattr(api, "run_count_stages", run_count_stages, raising=False)
 
     @cli.command("count-stages")
     @click.argument("texts", nargs=-1, required=True)
@@ -145,11 +156,8 @@ def test_a_command_added_in_one_place_runs_with_the_shared_options(restore_regis
         \b
             contentplan count-stages "comment choisir un crm" "tarif crm"
         """
-        import contentplan
-        from contentplan.io.writers import write_table
-        staged = contentplan.classify(list(texts), model=model_dir, explain=False)
-        counts = staged.stage.value_counts().rename_axis("stage").reset_index(name="texts")
-        write_table(counts, resolve_format(fmt, output), output, csv_safe=csv_safe, csv_dialect=csv_dialect)
+        from contentplan.api import run_count_stages
+        run_count_stages(texts, model_dir, fmt, output, csv_safe=csv_safe, csv_dialect=csv_dialect)
 
     try:
         out = tmp_path / "counts.xlsx"

@@ -119,11 +119,11 @@ def test_non_text_cells(tiny_model_dir):
 
 
 def test_streaming_chunks_match_whole(runner, cli, tiny_model_dir, tmp_path, monkeypatch):
-    from contentplan import commands
+    from contentplan import api
     src = tmp_path / "many.txt"
     src.write_text("\n".join(f"question {i} about crm price" if i % 2 else f"why does thing {i} happen" for i in range(50)), encoding="utf-8")
     whole = run(runner, cli, ["classify", "-i", str(src), "--model", str(tiny_model_dir), "-f", "csv"]).output
-    monkeypatch.setattr(commands, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(api, "CHUNK_ROWS", 7)
     chunked = run(runner, cli, ["classify", "-i", str(src), "--model", str(tiny_model_dir), "-f", "csv"]).output
     assert whole == chunked
     assert len(whole.strip().splitlines()) == 51

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from contentplan.domain.formats import detect_format
-from contentplan.reports.gaps import _read_content, content_formats, read_questions
 from contentplan.domain.intent import agreement_lines, intent_agreement, parse_intents
-from contentplan.io.tables import carried_names, metric_columns
 from contentplan.domain.schemes import load_scheme
+from contentplan.inputs import content_formats, read_content_carry, read_questions
+from contentplan.io.tables import carried_names, metric_columns
 
 CMS = Path(__file__).parent / "fixtures" / "cms"
 SRC = Path(__file__).parent / "fixtures" / "sources"
@@ -66,7 +66,7 @@ def test_wordpress_post_type_is_not_a_format_and_every_column_is_kept(runner, cl
 
 
 def test_wordpress_html_body_is_read_as_text():
-    inv, _ = _read_content(CMS / "wordpress_export.csv")
+    inv, _ = read_content_carry(CMS / "wordpress_export.csv")
     assert inv.body[0] == ("Boulangeries Martin (12 magasins) relançait ses clients à la main ; les retards s'accumulaient."
                            "\n\nLa solution\n\nAvec les relances automatiques, l'équipe comptable a gagné 6 heures par semaine.")
     assert inv.object_type.tolist() == ["post"] * 6 + ["page", "page", "post"]
@@ -94,7 +94,7 @@ def test_wordpress_html_body_is_read_as_text():
 ])
 def test_cms_exports_are_recognised(name, roles, carried, formats):
     frame = _csv(CMS / name)
-    inv, carry = _read_content(CMS / name)
+    inv, carry = read_content_carry(CMS / name)
     assert inv.title.tolist() == frame[roles[0]].tolist()
     assert inv.url.tolist() == frame[roles[1]].tolist()
     assert list(carry.columns) == carried

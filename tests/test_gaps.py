@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan.reports.gaps import gap_report, read_content
+from contentplan.inputs import read_content
+from contentplan.reports.gaps import gap_report
 
 FIX = Path(__file__).parent / "fixtures" / "gaps"
 GOLDEN = Path(__file__).parent / "golden"

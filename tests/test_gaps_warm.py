@@ -34,7 +34,8 @@ def test_content_languages_come_back_from_the_cache(monkeypatch, tmp_path):
     inv = pd.DataFrame({"title": ["Guide du CRM", "Pricing", "x"], "body": ["comment choisir un logiciel pour votre équipe",
                                                                              "how much does it cost per user", "12 34"],
                         "lang": ["", "en", ""]})
-    first = gaps._content_langs(inv)
-    assert first == ["fr", "en", gaps.detect_lang("x 12 34")]
-    monkeypatch.setattr(gaps, "detect_lang", lambda text: pytest.fail("language detected again"))
-    assert gaps._content_langs(inv) == first
+    from contentplan import inputs
+    first = inputs.content_langs(inv)
+    assert first == ["fr", "en", inputs.detect_lang("x 12 34")]
+    monkeypatch.setattr(inputs, "detect_lang", lambda text: pytest.fail("language detected again"))
+    assert inputs.content_langs(inv) == first

@@ -147,13 +147,13 @@ def test_blank_and_numeric_rows_are_kept_unclear(runner, cli, tiny_model_dir, tm
 
 
 def test_interrupt_leaves_no_output_file(runner, cli, tiny_model_dir, tmp_path, monkeypatch):
-    from contentplan import commands
+    from contentplan import api
     p = tmp_path / "q.txt"
     p.write_text("\n".join(f"question {i}" for i in range(30)), encoding="utf-8")
     out = tmp_path / "out.csv"
-    monkeypatch.setattr(commands, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(api, "CHUNK_ROWS", 10)
     calls = {"n": 0}
-    real = commands.classify_frame
+    real = api.classify_frame
 
     def flaky(*a, **k):
         calls["n"] += 1
@@ -161,7 +161,7 @@ def test_interrupt_leaves_no_output_file(runner, cli, tiny_model_dir, tmp_path, 
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(commands, "classify_frame", flaky)
+    monkeypatch.setattr(api, "classify_frame", flaky)
     res = runner.invoke(cli, ["classify", "-i", str(p), "-o", str(out), "--model", str(tiny_model_dir)])
     assert res.exit_code == 130
     assert not out.exists() and sorted(x.name for x in tmp_path.iterdir()) == ["q.txt"]

@@ -1,8 +1,8 @@
 """Imports only point downstream, along the data flow (see docs/ARCHITECTURE.md):
 
     base (errors, notices, terminal, textfold, progress, stopwords)
-      -> io/ -> domain/ -> model/ -> match -> reports/          -> app (api, commands, cli, devcli, dask, spacy_component)
-                                    model/ -> training/ (builds what model/ loads) -> app
+      -> io/ -> domain/ -> model/ -> inputs -> match -> reports/   -> app (api, cli, devcli, dask, spacy_component)
+                                    model/ -> ... -> training/ (builds what model/ loads) -> app
 
 A module may import its own layer and the layers before it; reports/ and training/ are two branches
 that never import each other. Every import counts, also one inside a function.
@@ -16,8 +16,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "contentplan"
 BASE = {"errors", "notices", "terminal", "textfold", "progress", "stopwords"}
-APP = {"api", "commands", "cli", "devcli", "dask", "spacy_component", "__main__"}
-FOLDERS = {"io": 1, "domain": 2, "model": 3, "match": 4, "reports": 5, "training": 5}
+APP = {"api", "cli", "devcli", "dask", "spacy_component", "__main__"}
+FOLDERS = {"io": 1, "domain": 2, "model": 3, "inputs": 4, "match": 5, "reports": 6, "training": 6}
 
 
 def layer(module: str) -> str:
@@ -97,7 +97,8 @@ def test_the_check_catches_an_upstream_import(tmp_path):
     assert len(bad) == 1 and "contentplan.model.rules (model) imports contentplan.reports.gaps (reports)" in bad[0], bad
 
 
-@pytest.mark.parametrize("module", ["contentplan.io.tables", "contentplan.domain.schemes", "contentplan.model.runtime"])
+@pytest.mark.parametrize("module", ["contentplan.io.tables", "contentplan.domain.schemes", "contentplan.model.runtime",
+                                    "contentplan.inputs", "contentplan.match"])
 def test_lower_layers_import_without_the_upper_ones(module):
     """Importing a lower layer loads nothing from reports/, training/ or the CLI."""
     import subprocess
@@ -118,3 +119,45 @@ def test_no_private_name_is_imported_from_another_module():
                 bad += [f"{path.relative_to(PKG.parent)}:{node.lineno}: {alias.name}" for alias in node.names
                         if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert bad == []
+
+
+# What a command's body may import besides its one function in api.py: the adapters, the bar and
+# line helpers, and review's terminal session (the keys it reads are the command line's).
+CLI_HELPERS = {"contentplan.progress", "contentplan.terminal", "contentplan.dask", "contentplan.training.review"}
+
+
+def command_imports(path: Path = PKG / "cli.py") -> dict[str, list[str]]:
+    """For each ``@cli.command()`` function of cli.py, the 'module.name' it imports inside its body."""
+    out = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "command"
+                and isinstance(d.func.value, ast.Name) and d.func.value.id == "cli" for d in node.decorator_list):
+            out[node.name] = [f"contentplan.{n.module}.{a.name}" for n in ast.walk(node)
+                              if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names]
+    return out
+
+
+def command_problems(path: Path = PKG / "cli.py") -> list[str]:
+    """Commands that call no function of api.py, or several, or import anything else but the helpers."""
+    bad = []
+    for name, names in command_imports(path).items():
+        api = [n for n in names if n.startswith("contentplan.api.")]
+        other = [n for n in names if not n.startswith("contentplan.api.") and n.rsplit(".", 1)[0] not in CLI_HELPERS]
+        if len(api) != 1 or other:
+            bad.append(f"{name}: {', '.join(api) or 'no api function'}; {', '.join(other)}")
+    return bad
+
+
+def test_every_command_calls_one_function_in_api():
+    """cli.py parses, calls one function of api.py and writes: no command reaches into the reports,
+    inputs, model or training itself (the review session excepted: it reads keys)."""
+    assert set(command_imports()) >= {"classify", "train", "evaluate", "adapt", "review", "schemes", "gaps", "tag", "prospects"}
+    assert command_problems() == []
+
+
+def test_the_command_check_catches_a_command_doing_its_own_work(tmp_path):
+    src = (PKG / "cli.py").read_text(encoding="utf-8").replace(
+        "    from .api import show_schemes\n", "    from .api import show_schemes\n    from .reports.gaps import gap_report\n")
+    (tmp_path / "cli.py").write_text(src, encoding="utf-8")
+    assert command_problems(tmp_path / "cli.py") == ["schemes: contentplan.api.show_schemes; contentplan.reports.gaps.gap_report"]

@@ -260,7 +260,7 @@ def test_a_piece_counts_in_the_cell_of_each_of_its_personas(tiny_model_dir, tmp_
 
 def test_inferred_personas_are_every_persona_above_the_threshold():
     from contentplan.domain.personas import PersonaMatcher
-    from contentplan.reports.gaps import lexical_embed
+    from contentplan.match import lexical_embed
     plist = load_personas(FIX / "personas.yaml")
     m = PersonaMatcher(plist, lexical_embed, threshold=0.0)
     assert m.assign_all(["how much does churn cost us, what budget for retention"])[0] in (["marketer", "cfo"], ["cfo", "marketer"])

@@ -72,9 +72,9 @@ def _queries(tmp_path, n: int):
 
 
 def test_classify_bar_has_a_total_and_moves_in_small_steps(runner, cli, tiny_model_dir, tmp_path, terminal, monkeypatch):
-    from contentplan import commands
-    monkeypatch.setattr(commands, "ROW_STEP", 10)
-    monkeypatch.setattr(commands, "CHUNK_ROWS", 25)
+    from contentplan import api
+    monkeypatch.setattr(api, "ROW_STEP", 10)
+    monkeypatch.setattr(api, "CHUNK_ROWS", 25)
     res = runner.invoke(cli, ["classify", "-i", str(_queries(tmp_path, 60)), "--model", str(tiny_model_dir),
                               "-o", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.output

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from contentplan.errors import InputError
-from contentplan.reports.journeys import forward_filter, prospect_journeys, read_interactions
+from contentplan.inputs import read_interactions
+from contentplan.reports.journeys import forward_filter, prospect_journeys
 
 
 def _onehot(seq, k=5, p=0.85):

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from contentplan.io import fetch as fetch_mod
 from contentplan.errors import InputError
+from contentplan.inputs import content_formats, read_content_carry
+from contentplan.io import fetch as fetch_mod
 from contentplan.io.fetch import USER_AGENT, FetchOptions
-from contentplan.reports.gaps import _read_content, content_formats
 from contentplan.io.xmlsources import slug_title
 
 FIX = Path(__file__).parent / "fixtures"
@@ -45,7 +45,7 @@ def no_network(monkeypatch):
 # ----------------------------------------------------------------------------- WordPress export
 
 def test_wxr_reads_published_posts_and_pages_only_and_says_what_was_skipped(capsys):
-    inv, carry = _read_content(WXR)
+    inv, carry = read_content_carry(WXR)
     assert inv.title.tolist() == ["Comment Boulangeries Martin a divisé par deux ses retards de paiement",
                                   "Replay : passer à la facture électronique en 2026",
                                   "Qu'est-ce qu'une relance de facture impayée ?", "Tarifs"]
@@ -64,7 +64,7 @@ def test_wxr_reads_published_posts_and_pages_only_and_says_what_was_skipped(caps
 
 
 def test_wxr_bodies_are_html_read_as_text():
-    inv, _ = _read_content(WXR)
+    inv, _ = read_content_carry(WXR)
     # Gutenberg blocks (comments and <p>), an entity kept as its character.
     assert inv.body[0] == ("Boulangeries Martin (12 magasins) relançait ses clients à la main\xa0; les retards s'accumulaient."
                            "\n\nLa solution\n\nAvec les relances automatiques, l'équipe comptable a gagné 6 heures par semaine.")
@@ -76,7 +76,7 @@ def test_wxr_bodies_are_html_read_as_text():
 
 
 def test_wxr_categories_are_format_evidence_and_post_type_a_weak_cue():
-    inv, _ = _read_content(WXR)
+    inv, _ = read_content_carry(WXR)
     assert list(zip(*content_formats(inv))) == [
         ("case_study", "detected (category: Études de cas)"),
         ("webinar", "detected (category: Webinars)"),
@@ -145,11 +145,11 @@ def test_oversized_xml_is_refused_before_parsing(tmp_path, monkeypatch):
     path = tmp_path / "big.xml"
     path.write_text(_wxr("<item><title>x</title></item>" * 100), encoding="utf-8")
     with pytest.raises(InputError, match=r"big\.xml: file is .* split it into files under 1000 bytes"):
-        _read_content(path)
+        read_content_carry(path)
     gz = tmp_path / "sitemap.xml.gz"
     gz.write_bytes(gzip.compress(b"<urlset>" + b" " * 5000 + b"</urlset>"))
     with pytest.raises(InputError, match=r"sitemap\.xml\.gz: inflates to more than 1000 bytes"):
-        _read_content(gz)
+        read_content_carry(gz)
 
 
 # ----------------------------------------------------------------------------- sitemaps, offline
@@ -166,7 +166,7 @@ def test_slug_title(url, title):
 
 
 def test_sitemap_index_reads_local_children_and_names_remote_ones(capsys, no_network):
-    inv, carry = _read_content(SITEMAPS / "sitemap_index.xml")
+    inv, carry = read_content_carry(SITEMAPS / "sitemap_index.xml")
     assert inv.url.tolist() == [
         "https://www.factureo.fr/blog/", "https://www.factureo.fr/blog/note-de-frais-sans-justificatif",
         "https://www.factureo.fr/etudes-de-cas/boulangeries-martin-retards-de-paiement/",
@@ -203,7 +203,7 @@ def test_gzipped_child_sitemap_next_to_the_index(tmp_path, no_network):
     (tmp_path / "s1.xml.gz").write_bytes(gzip.compress(
         b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://ex.fr/aide/creer-un-devis</loc>'
         b'</url></urlset>'))
-    inv, _ = _read_content(tmp_path / "index.xml")
+    inv, _ = read_content_carry(tmp_path / "index.xml")
     assert inv.title.tolist() == ["Creer un devis"]
 
 
@@ -314,7 +314,7 @@ ALL = ["/blog/note-de-frais-sans-justificatif", "/prive/tableau-de-bord", "/etud
 
 
 def test_fetch_is_polite_and_reports_failures(site, sleeps, tmp_path, capsys):
-    inv, carry = _read_content(_sitemap(tmp_path, site.base, ALL), fetch=FetchOptions(delay=2.5))
+    inv, carry = read_content_carry(_sitemap(tmp_path, site.base, ALL), fetch=FetchOptions(delay=2.5))
     # robots.txt read once, first; the disallowed page never requested; one request at a time, our user agent.
     assert site.requests[0][0] == "/robots.txt" and [p for p, _ in site.requests].count("/robots.txt") == 1
     assert "/prive/tableau-de-bord" not in site.pages()
@@ -340,7 +340,7 @@ def test_fetch_is_polite_and_reports_failures(site, sleeps, tmp_path, capsys):
 
 
 def test_fetch_cap_and_size_limit(site, sleeps, tmp_path, capsys):
-    inv, carry = _read_content(_sitemap(tmp_path, site.base, ["/tarifs/", "/big", "/blog/note-de-frais-sans-justificatif"]),
+    inv, carry = read_content_carry(_sitemap(tmp_path, site.base, ["/tarifs/", "/big", "/blog/note-de-frais-sans-justificatif"]),
                                fetch=FetchOptions(delay=0, max_pages=2, max_bytes=10000))
     assert site.pages() == ["/tarifs/", "/big"]                      # the cap holds: 2 pages requested
     assert carry.fetch.tolist() == ["fetched", "failed: response over 9.76562 KB", "not fetched: --fetch-max 2 reached"]
@@ -352,14 +352,14 @@ def test_fetch_cap_and_size_limit(site, sleeps, tmp_path, capsys):
 
 def test_fetched_pages_are_cached_and_an_interrupted_run_resumes(site, sleeps, tmp_path, capsys):
     sitemap = _sitemap(tmp_path, site.base, ["/tarifs/", "/blog/note-de-frais-sans-justificatif", "/introuvable"])
-    _first, c1 = _read_content(sitemap, fetch=FetchOptions(delay=1, max_pages=1))      # "interrupted" after one page
+    _first, c1 = read_content_carry(sitemap, fetch=FetchOptions(delay=1, max_pages=1))      # "interrupted" after one page
     assert c1.fetch.tolist() == ["fetched", "not fetched: --fetch-max 1 reached", "not fetched: --fetch-max 1 reached"]
-    second, c2 = _read_content(sitemap, fetch=FetchOptions(delay=1))
+    second, c2 = read_content_carry(sitemap, fetch=FetchOptions(delay=1))
     assert c2.fetch.tolist() == ["cached", "fetched", "failed: HTTP 404"]
     assert site.pages() == ["/tarifs/", "/blog/note-de-frais-sans-justificatif", "/introuvable"]   # /tarifs/ once
     site.stop()                                              # the server is gone: what was fetched is still there
     capsys.readouterr()
-    third, c3 = _read_content(sitemap, fetch=FetchOptions(delay=1))
+    third, c3 = read_content_carry(sitemap, fetch=FetchOptions(delay=1))
     assert c3.fetch.tolist()[:2] == ["cached", "cached"]
     assert third.title.tolist()[:2] == second.title.tolist()[:2] == ["Tarifs", "Note de frais : que faire sans justificatif ? | Factureo"]
     assert third.body[0] == "Essentiel 19 € HT par mois."
@@ -374,7 +374,7 @@ def test_sitemap_index_with_fetch_reads_remote_children(site, sleeps, tmp_path, 
     PAGES["/page-sitemap.xml"] = (f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{site.base}'
                                   '/tarifs/</loc></url></urlset>')
     try:
-        inv, carry = _read_content(index, fetch=FetchOptions(delay=0))
+        inv, carry = read_content_carry(index, fetch=FetchOptions(delay=0))
     finally:
         PAGES.pop("/page-sitemap.xml")
     assert inv.title.tolist() == ["Tarifs"] and carry.fetch.tolist() == ["fetched"]

@@ -201,13 +201,19 @@ def normalise_persona(value, personas: list[Persona]) -> str | None:
 
 
 def assign_personas(declared, texts, personas: list[Persona], matcher: PersonaMatcher | None = None,
-                    vectors: np.ndarray | None = None) -> tuple[list[str], list[str]]:
-    """The persona of each text: its declared value when that names one of ``personas`` (an id, a
-    name or a role cue), else the closest profile by ``matcher`` (``unassigned`` below its threshold,
-    or without a matcher). Returns the persona ids and, per text, 'declared' or 'inferred'."""
-    given = [normalise_persona(v, personas) for v in declared]
+                    vectors: np.ndarray | None = None, multi: bool = False) -> tuple[list, list[str]]:
+    """The persona of each text, declared or inferred (the one rule tag, prospects and gaps use): its
+    declared value when that names one of ``personas`` (an id, a name or a role cue), else the
+    closest profile by ``matcher`` (``unassigned`` below its threshold, or without a matcher).
+    With ``multi`` (content pieces, which can serve several personas), each text gets a list: every
+    persona its declared value lists (:func:`declared_personas`), else every persona whose score
+    clears the threshold (:meth:`PersonaMatcher.assign_all`), else ``[unassigned]``.
+    Returns the persona ids (or lists of ids) and, per text, 'declared' or 'inferred'."""
+    given = [declared_personas(v, personas) if multi else normalise_persona(v, personas) for v in declared]
     if matcher is None or all(given):
-        inferred = [UNASSIGNED] * len(given)
+        inferred = [[UNASSIGNED] if multi else UNASSIGNED for _ in given]
+    elif multi:
+        inferred = matcher.assign_all(list(texts), vectors)
     else:
         inferred = matcher.assign(list(texts), vectors)[0]
     return [g or i for g, i in zip(given, inferred)], ["declared" if g else "inferred" for g in given]

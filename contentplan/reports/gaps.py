@@ -1,9 +1,11 @@
 """Gap report: demand (questions) versus supply (content) per stage x persona, unanswered questions
 clustered into topics, briefs for what to write next, over-served topics and format mismatches.
 
-Pipeline: read -> classify questions and content with the same model -> assign personas -> match
-each question to the best content passage (cross-lingual embeddings) -> aggregate per cell ->
-cluster unanswered questions -> rank briefs.
+Pipeline (:func:`gap_report`, one function per step): read (:mod:`contentplan.inputs`) -> classify
+questions and content with the same model and the scheme's one decision -> assign personas
+(declared or inferred, :func:`~contentplan.domain.personas.assign_personas`) -> match each question
+to its best page (:mod:`contentplan.match`) -> aggregate per stage x persona cell -> cluster
+unanswered questions into topics -> rank briefs.
 """
 from __future__ import annotations
 
@@ -17,224 +19,48 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..domain.formats import cms_type, detect_format, normalise_format
-from ..domain.personas import UNASSIGNED, Persona, PersonaMatcher, declared_personas, load_personas, normalise_persona
-from ..domain.schemes import NONE, UNCLEAR, Scheme, canonical_ids, formats, load_scheme, model_labels
+from ..domain.personas import (
+    UNASSIGNED,
+    Persona,
+    PersonaMatcher,
+    assign_personas,
+    load_personas,
+)
+from ..domain.schemes import (
+    DEFAULT_SCHEME,
+    NONE,
+    UNCLEAR,
+    Scheme,
+    canonical_ids,
+    formats,
+    load_scheme,
+    model_labels,
+)
 from ..errors import InputError
-from ..io.documents import DOC_EXTS, read_documents
+from ..inputs import (
+    content_formats,
+    content_langs,
+    read_content_carry,
+    read_questions_carry,
+    source_list,
+)
 from ..io.encoding import display_name
-from ..io.tables import METRIC_NAMES, carried_names, detect_column, metric_columns, read_table, taxonomy_columns
-from ..io.xmlsources import is_xml_source, read_xml_content
-from ..match import DEFAULT_MATCH_THRESHOLD, DEFAULT_PRECISION, build_index, doc_vector, lexical_embed, match_model_for, match_questions
+from ..io.tables import carried_names
+from ..match import (
+    DEFAULT_MATCH_THRESHOLD,
+    DEFAULT_PRECISION,
+    build_index,
+    doc_vector,
+    doc_vectors,
+    lexical_embed,
+    match_model_for,
+    match_questions,
+)
 from ..model.lang import detect_lang
 from ..model.pipeline import JourneyModel
 from ..stopwords import STOP_WORDS as _STOP
-from ..textfold import fold_accents
 
 ALL_PERSONAS = "all"
-# ----------------------------------------------------------------------------- inputs
-
-def read_content(source, where: str | None = None) -> pd.DataFrame:
-    """Inventory as a DataFrame (title, body, url, format, persona, date, lang, taxonomy, object_type)
-    from a table, a document or a folder."""
-    return _read_content(source, where)[0]
-
-
-_HTML_CELL = re.compile(r"<\s*(html|body|main|article|section|div|p|h[1-6]|span|br|table|ul|ol|li|figure|img)\b[^>]*>|<!--\s*wp:", re.IGNORECASE)
-
-
-def _html_text(body: str) -> str:
-    """The text of a body a CMS exports as HTML (WordPress Content, HubSpot Post Body, Shopify Body HTML)."""
-    if "<" not in body or not _HTML_CELL.search(body[:5000]):
-        return body
-    from ..io.documents import html_to_text
-    title, text = html_to_text(body)
-    return text or title
-
-
-def _read_content(source, where: str | None = None, fetch=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(roles, input columns to carry into content.csv). The title and URL columns are not carried
-    twice: the report's ``title`` and ``url`` hold them unchanged. A WordPress export or a sitemap
-    (``.xml``) is read by :mod:`contentplan.io.xmlsources`; ``fetch`` (FetchOptions) fetches a sitemap's pages."""
-    if fetch is not None and (isinstance(source, pd.DataFrame) or not is_xml_source(source)):
-        shown = where or ("content" if isinstance(source, pd.DataFrame) else display_name(source))
-        raise InputError(f"{shown}: --fetch reads the pages of a sitemap (.xml), and this content is not one; "
-                         "drop --fetch, or give the site's sitemap.xml")
-    if isinstance(source, pd.DataFrame):
-        frame, name = source.copy(), where or "content"
-    else:
-        p = Path(source)
-        name = display_name(source)
-        if is_xml_source(p) and not p.is_dir():
-            return read_xml_content(p, fetch)
-        if p.is_dir() or p.suffix.lower() in DOC_EXTS - {".txt", ".text"}:
-            docs = read_documents(p)
-            inv = pd.DataFrame({
-                "title": [d.title for d in docs], "body": [d.text for d in docs], "url": [d.path for d in docs],
-                "format": [str(d.meta.get("content_format") or d.meta.get("format") or "") for d in docs],
-                "persona": [str(d.meta.get("persona") or "") for d in docs],
-                "date": [str(d.meta.get("date") or "") for d in docs], "lang": ["" for _ in docs],
-                "taxonomy": ["" for _ in docs], "object_type": ["" for _ in docs],
-                "_meta": [d.meta for d in docs]})
-            return inv, pd.DataFrame(index=range(len(inv)))
-        frame = read_table(source)
-    frame = frame.reset_index(drop=True)
-    ctype = detect_column(frame, "cms_type", None, where=name, required=False)
-    cols = {}
-    for role in ("title", "body", "url", "format", "persona", "date", "lang"):
-        taken = tuple(c for c in (*cols.values(), ctype) if c)
-        cols[role] = detect_column(frame, role, None, where=name, required=False, exclude=taken)
-    if not cols["title"] and not cols["body"]:
-        raise InputError(f"{name}: no title or body column found (columns found: {', '.join(map(str, frame.columns))}); "
-                         "name them 'title' and 'body' (or 'text')")
-    out = pd.DataFrame({role: (frame[c].astype(str).tolist() if c else [""] * len(frame)) for role, c in cols.items()})
-    out["body"] = [_html_text(b) for b in out.body]
-    tax = taxonomy_columns(frame, exclude=tuple(c for c in cols.values() if c))
-    out["taxonomy"] = [" | ".join(v for v in vals if v.strip()) for vals in zip(*(frame[c].astype(str) for c in tax))] \
-        if tax else ""
-    out["object_type"] = frame[ctype].astype(str).tolist() if ctype else ""
-    # A "format" that is a CMS object type (Drupal type: article/page) is a weak cue, not a declared format.
-    is_type = out.format.map(lambda v: cms_type(v) is not None)
-    out.loc[is_type & (out.object_type == ""), "object_type"] = out.format[is_type & (out.object_type == "")]
-    out.loc[is_type, "format"] = ""
-    out["_meta"] = [{} for _ in range(len(out))]
-    carry = frame[[c for c in frame.columns if c not in (cols["title"], cols["url"])]].astype(str)
-    return out, carry
-
-
-def content_formats(inv: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(format, format_source) of each piece of a :func:`read_content` inventory: a declared format
-    wins; otherwise title cues, categories/tags, URL, text, and last the CMS object type."""
-    fmts, fsrc = [], []
-    for row, meta in zip(inv.itertuples(), inv["_meta"]):
-        declared = normalise_format(row.format)
-        if declared:
-            fmts.append(declared); fsrc.append("declared")
-        else:
-            f, why = detect_format(row.title, row.body, row.url, meta, taxonomy=row.taxonomy, object_type=row.object_type)
-            fmts.append(f); fsrc.append(f"detected ({why})")
-    return fmts, fsrc
-
-
-def fold_query(text: str) -> str:
-    """The key under which the same query from several sources is one question: case, accents,
-    sentence punctuation and spaces folded ("Prix CRM ?" = "prix  crm" = "prix crm"). Symbols that
-    change a query stay ("c++" is not "c", "=1+1" is not "1 1")."""
-    return re.sub(r"[\s?!.,;:\"«»“”()\[\]{}…¿¡-]+", " ", fold_accents(text)).strip()
-
-
-def read_questions(source, text_column: str | None = None, where: str | None = None) -> pd.DataFrame:
-    """Questions as a DataFrame (question, persona, volume, source, date, weight, mentions) from one
-    table or text file, or from several (a list): see :func:`_read_question_sources`."""
-    return _read_question_sources(source, text_column, where)[0]
-
-
-def _source_list(source) -> list:
-    return list(source) if isinstance(source, (list, tuple)) else [source]
-
-
-def _read_question_sources(source, text_column: str | None = None, where: str | None = None
-                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(questions, input columns to carry into questions.csv), one row per distinct query.
-
-    Several sources (Search Console, Semrush, sales notes, tickets) are read one after the other;
-    ``source`` is the file each row came from. The same query (see :func:`fold_query`) is one
-    question, whatever the number of rows and files it appears in. Its demand (``weight``):
-
-    - rows with a volume (search volume, impressions, clicks) measure the same searches seen by
-      several tools: the question takes the largest, never the sum;
-    - rows without one (a sales call, a ticket, a chat) are people asking: each adds the weight of
-      the median query (1 when no source has volumes), as a single file always counted them.
-
-    ``volume`` is the volume that counted (the largest); ``mentions`` the rows merged; persona,
-    date and the carried columns take the first non-empty value in the order the sources were given.
-    """
-    sources = _source_list(source)
-    several = len(sources) > 1
-    names = [(where or "questions") if isinstance(s, pd.DataFrame) else display_name(s) for s in sources]
-    seen: dict = {}
-    for s, n in zip(sources, names):
-        if isinstance(s, pd.DataFrame):
-            continue
-        key = "-" if str(s) == "-" else Path(s).resolve()
-        if key in seen:
-            raise InputError(f"{n}: this questions file is given twice; give each file once")
-        seen[key] = n
-    short = [Path(n).name if not isinstance(s, pd.DataFrame) and str(s) != "-" else n for s, n in zip(sources, names)]
-    if len(set(short)) < len(short):
-        short = [n if isinstance(s, pd.DataFrame) else display_name(s) for s, n in zip(sources, names)]
-    if several and len(set(short)) < len(short):
-        short = [f"{n} [{i + 1}]" for i, n in enumerate(short)]
-    parts, extras = [], []
-    carried: dict[str, str] = {}          # lower-cased input name -> the first spelling seen
-    for s, name, label in zip(sources, names, short):
-        frame = s.copy() if isinstance(s, pd.DataFrame) else read_table(s)
-        frame = frame.reset_index(drop=True)
-        explicit = text_column
-        if several and explicit and explicit.lower() not in {str(c).lower() for c in frame.columns}:
-            explicit = None               # several files: --text-column names the column of the files that have it
-        tcol = detect_column(frame, "text", explicit, where=name, option="--text-column")
-        part = pd.DataFrame({"question": frame[tcol].astype(str).tolist()})
-        for role in ("persona", "volume", "date"):
-            c = detect_column(frame, role, None, where=name, required=False, exclude=(tcol,))
-            part[role] = frame[c].astype(str).tolist() if c else ""
-        part["source"] = label
-        icol = detect_column(frame, "intent", None, where=name, required=False, exclude=(tcol,))
-        metrics = metric_columns(frame, exclude=tuple(c for c in (tcol, icol) if c))
-        extra = pd.DataFrame(index=part.index)
-        if icol:
-            extra["\x00intent"] = frame[icol].astype(str)
-        for metric, c in metrics.items():
-            extra[f"\x00{metric}"] = frame[c].astype(str)
-        for c in frame.columns:
-            if c in (tcol, icol) or c in metrics.values():
-                continue
-            spelling = carried.setdefault(str(c).lower(), str(c))
-            if spelling in extra.columns:    # "Tags" and "tags" in one file: both kept (renamed later)
-                spelling = str(c)
-            extra[spelling] = frame[c].astype(str)
-        parts.append(part)
-        extras.append(extra)
-    rows = pd.concat(parts, ignore_index=True)
-    extra = pd.concat(extras, ignore_index=True).fillna("") if extras else pd.DataFrame(index=rows.index)
-    vol = pd.to_numeric(rows.volume.str.replace(r"[\s\u00a0,]", "", regex=True), errors="coerce")
-    vol = vol.where(vol > 0)
-    has_volume = bool(vol.notna().any())
-    unit = float(vol.median()) if has_volume else 1.0
-    keys = rows.question.map(fold_query)
-    keys = keys.where(keys != "", pd.Series([f"\x00{i}" for i in range(len(rows))]))   # blank rows stay apart
-    rows["_key"], rows["_vol"] = keys, vol
-    groups = rows.groupby("_key", sort=False)
-    first = groups.head(1).set_index("_key")
-    top = rows[vol.notna()].sort_values("_vol", ascending=False, kind="stable").drop_duplicates("_key").set_index("_key")
-    blank = rows[["_key", "persona", "date", "volume"]].replace("", np.nan)
-    firsts = blank.groupby("_key", sort=False).first().fillna("")
-    out = pd.DataFrame({"question": first.question})
-    out["persona"] = firsts.persona.reindex(out.index).fillna("")
-    vol_raw = top.volume.reindex(out.index)
-    out["volume"] = vol_raw.where(vol_raw.notna(), firsts.volume.reindex(out.index)).fillna("")
-    files: dict[str, dict] = {}
-    for k, label in zip(keys, rows.source):
-        files.setdefault(k, {})[label] = None
-    out["source"] = [" | ".join(files[k]) for k in out.index]
-    out["date"] = firsts.date.reindex(out.index).fillna("")
-    asks = rows._vol.isna().groupby(rows._key, sort=False).sum()          # rows without a volume: people asking
-    out["weight"] = groups._vol.max().reindex(out.index).fillna(0.0) + unit * asks.reindex(out.index)
-    out["mentions"] = groups.size().reindex(out.index).astype(int)
-    out["has_volume"] = has_volume
-    # The intent first, then the search metrics in a fixed order, then the other input columns as met.
-    order = ["intent", *METRIC_NAMES]
-    fixed = sorted((c for c in extra.columns if c.startswith("\x00")),
-                   key=lambda c: (order.index(c[1:].split("_")[0] if c.startswith("\x00cpc") else c[1:]), c))
-    extra = extra[fixed + [c for c in extra.columns if not c.startswith("\x00")]]
-    if len(extra.columns):
-        extra = extra.replace("", np.nan)
-        extra["_key"] = keys
-        extra = extra.groupby("_key", sort=False).first().reindex(out.index).fillna("")
-    else:
-        extra = pd.DataFrame(index=out.index)
-    return out.reset_index(drop=True), extra.reset_index(drop=True)
-
 
 # ----------------------------------------------------------------------------- report object
 
@@ -299,24 +125,24 @@ class GapReport:
         return render_html(self, lang)
 
     def write(self, out_dir: str | Path, csv_safe: bool = False, csv_dialect: str = "plain", lang: str | None = None) -> list[Path]:
-        """Write the report folder (see :func:`contentplan.reports.write_report`)."""
+        """Write the report folder (see :func:`contentplan.reports.render.write_report`)."""
         from .render import write_report
         return write_report(self, out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang)
 
 
 # ----------------------------------------------------------------------------- main entry
 
-def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-journey",
+def gap_report(content, questions, personas=None, scheme: str | Scheme = DEFAULT_SCHEME,
                model: str | Path | JourneyModel | None = None, match_threshold: float | None = None,
                persona_threshold: float | None = None, text_column: str | None = None,
                progress: Callable[[str], None] | None = None, compare_intent: bool = False, fetch=None,
                lang: str | None = None, match_precision: str = DEFAULT_PRECISION) -> GapReport:
-    """Build a gap report.
+    """Build a gap report: read -> classify -> personas -> match -> cells -> briefs (one step each below).
 
     Args:
         content: inventory table path, document or folder path, or DataFrame.
         questions: table or text file path, or DataFrame, or a list of them (several sources,
-            merged: see :func:`_read_question_sources` for how demand is counted).
+            merged: see :func:`contentplan.inputs.read_questions_carry` for how demand is counted).
         personas: personas YAML path or list of Persona (None: report per stage only).
         scheme: built-in scheme name or scheme YAML path.
         model: model folder or loaded model (default: the shipped model).
@@ -326,8 +152,8 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
             precision/recall curve of "answered" (see :mod:`contentplan.match`).
         compare_intent: compare the questions' input intent (a keyword tool's Intent column) with
             their stage (``report.intent_lines()``); an error when no question file has one.
-        fetch: :class:`~contentplan.fetch.FetchOptions` to fetch the pages of a sitemap given as
-            ``content`` (politely: see :mod:`contentplan.fetch`); None reads it offline.
+        fetch: :class:`~contentplan.io.fetch.FetchOptions` to fetch the pages of a sitemap given as
+            ``content`` (politely: see :mod:`contentplan.io.fetch`); None reads it offline.
         lang: language of the report's words, display names, numbers and dates ('fr' or 'en');
             None: the questions' dominant language.
     """
@@ -337,116 +163,22 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     sch = load_scheme(scheme)
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
-    inv, c_carry = _read_content(content, fetch=fetch)
-    qs, q_carry = _read_question_sources(questions, text_column)
-    if compare_intent and "\x00intent" not in q_carry.columns:
-        names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in _source_list(questions))
-        raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
-                         "give a keyword-tool export with its Intent column, or drop --compare-intent")
+    inv, c_carry, qs, q_carry = _read(content, questions, text_column, compare_intent, fetch)
     match_model, match_source = match_model_for(m.meta.get("embedder"))
     if match_model is None:
         raise InputError("no match model on record (contentplan/data/match_model.json is missing); "
                          "reinstall contentplan, or run 'contentplan dev calibrate-match'")
     threshold = float(match_threshold) if match_threshold is not None else match_model.threshold(match_precision)
 
-    # --- content: classify passage by passage, detect format, keep passage vectors for matching
     say(f"classifying {len(inv)} content pieces")
-    langs_c = _content_langs(inv)
-    docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
-    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
-    # The same decision as classify and tag: abstention threshold, 'none' for pages on no journey.
-    c_dec = sch.decide(c_proba, m.min_confidence)
-    content = pd.DataFrame({
-        "title": inv.title, "url": inv.url, "lang": langs_c,
-        "stage": c_dec.stage,
-        "confidence": np.round(c_dec.confidence, 4),
-        "canonical_stage": c_dec.canonical,
-    })
-    content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
-    fmts, fsrc = content_formats(inv)
-    content["format"] = fmts
-    content["format_source"] = fsrc
-    content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
-
-    # --- questions: classify, with the vectors kept for matching and personas
+    content, docs, c_proba = _classify_content(m, sch, inv)
     say(f"classifying {len(qs)} questions")
-    q_texts = qs.question.tolist()
-    q_vec = m.embed(q_texts)
-    q_proba = m.short_proba(q_texts, q_vec)
-    q_dec = sch.decide(q_proba, m.min_confidence)
-    qdf = pd.DataFrame({
-        "question": q_texts, "lang": [detect_lang(t) for t in q_texts],
-        "stage": q_dec.stage,
-        "confidence": np.round(q_dec.confidence, 4),
-        "canonical_stage": q_dec.canonical,
-        "volume": qs.volume, "weight": qs.weight, "source": qs.source, "date": qs.date})
-
-    # --- personas: declared values win, otherwise the closest profile (or unassigned)
-    if plist:
-        matcher = PersonaMatcher(plist, m.embed if q_vec is not None else lexical_embed, **(
-            {"threshold": persona_threshold} if persona_threshold is not None else {}))
-        declared_q = [normalise_persona(v, plist) for v in qs.persona]
-        inferred_q, _ = matcher.assign(q_texts, q_vec)
-        qdf["persona"] = [d or i for d, i in zip(declared_q, inferred_q)]
-        qdf["persona_source"] = ["declared" if d else "inferred" for d in declared_q]
-        declared_c = [declared_personas(v, plist) for v in inv.persona]
-        c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
-        # Content is matched to personas with the vectors its passages already have (no re-embedding).
-        c_vec = np.vstack([doc_vector(d) for d in docs]) if docs and q_vec is not None and all(d.vectors is not None for d in docs) else None
-        # A piece serves every persona it declares, else every persona whose score clears the threshold.
-        inferred_c = matcher.assign_all(c_text, c_vec)
-        c_personas = [d or i for d, i in zip(declared_c, inferred_c)]
-        content["persona"] = [ps[0] for ps in c_personas]
-        content["personas"] = ["; ".join(ps) for ps in c_personas]
-        content["persona_source"] = ["declared" if d else "inferred" for d in declared_c]
-    else:
-        qdf["persona"] = ALL_PERSONAS
-        qdf["persona_source"] = ""
-        content["persona"] = ALL_PERSONAS
-        content["personas"] = ALL_PERSONAS
-        content["persona_source"] = ""
-
-    # --- matching: best passage per question (cross-lingual)
+    qdf, q_vec, q_proba = _classify_questions(m, sch, qs)
+    _personas(qdf, content, qs, inv, docs, plist, m, q_vec, persona_threshold)
     say("matching questions to content pages")
-    # An n-gram-only model has no embeddings: questions and pages are compared with lexical vectors.
-    match_vec = q_vec if q_vec is not None else lexical_embed(q_texts)
-    if q_vec is not None:
-        page_vecs = [d.vectors for d in docs]
-    else:
-        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
-    serves = np.zeros_like(c_proba)
-    labels = model_labels()
-    for k, f in enumerate(fmts):
-        for st in formats()[f].stages:
-            serves[k, labels.index(st)] = 1.0
-    index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
-                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
-    res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
-    best_piece = res.best_page
-    found = best_piece >= 0
-    qdf["similarity"] = np.round(res.cos, 4)
-    qdf["match_score"] = np.round(np.where(found, res.score, 0.0), 4)
-    qdf["p_answered"] = np.round(np.where(found, res.p_answered, 0.0), 4)
-    qdf["answered"] = found & (qdf.p_answered.to_numpy() >= threshold)
-    qdf["best_match"] = np.where(found, inv.title.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
-    qdf["best_match_url"] = np.where(found, inv.url.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
-    c_stage = content.stage.to_numpy(dtype=object)
-    qdf["best_match_stage"] = np.where(found, c_stage[np.maximum(best_piece, 0)], "") if len(inv) else ""
-    # The best page may serve another stage than the question's: the match is kept, the mismatch said.
-    qdf["stage_mismatch"] = found & (qdf.best_match_stage.to_numpy(dtype=object) != qdf.stage.to_numpy(dtype=object))
-    qdf["match_terms"] = res.terms
-    qdf["match_passage"] = res.passage
-    qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
-    qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
-    content["best_question_similarity"] = np.round(res.reach, 4)
-    answered_by = best_piece[qdf.answered.to_numpy() & (best_piece >= 0)]
-    content["questions_answered"] = np.bincount(answered_by, minlength=len(inv)).astype(int) if len(inv) else []
-
-    # --- cells
+    match_vec = _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold)
     personas_axis = [p.id for p in plist] + ([UNASSIGNED] if plist else []) if plist else [ALL_PERSONAS]
     gaps = _cells(qdf, content, sch, personas_axis)
-
-    # --- unanswered questions -> topics -> briefs
     say("clustering unanswered questions into topics")
     qdf["topic"] = ""
     lang = lang or dominant_lang(qdf.lang)
@@ -472,16 +204,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     }
     qdf = qdf.drop(columns=["weight"])
     qdf["mentions"] = qs.mentions.to_numpy()
-    # Every input column is kept, after the report's own columns (never two names equal but for case).
-    q_names = [c.removeprefix("\x00") for c in q_carry.columns]
-    fixed = {c: ("input_intent" if c == "\x00intent" else c[1:]) for c in q_carry.columns if c.startswith("\x00")}
-    q_out = carried_names(list(q_carry.columns), list(qdf.columns), fixed)
-    c_out = carried_names(list(c_carry.columns), list(content.columns))
-    meta["renamed_columns"] = {
-        "questions.csv": [f"{o} -> {n}" for o, c, n in zip(q_names, q_carry.columns, q_out) if c not in fixed and o != n],
-        "content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
-    qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
-    content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
+    qdf, content, meta["renamed_columns"] = _carry(qdf, q_carry, content, c_carry)
     if compare_intent:
         from ..domain.intent import intent_agreement
         meta["intent_agreement"] = intent_agreement(qdf.input_intent.tolist(), qdf.canonical_stage.tolist(),
@@ -489,28 +212,131 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = "buyer-
     return GapReport(sch, gaps, briefs, qdf, content, over, mism, meta, personas=plist, lang=lang)
 
 
-def _content_langs(inv: pd.DataFrame) -> list[str]:
-    """Each piece's declared language (fr/en), else the detected one, remembered in the on-disk cache
-    (a re-run over the same content reads it back instead of scanning every body again)."""
-    langs = [l if l in ("fr", "en") else None for l in inv["lang"]]
-    todo = [i for i, l in enumerate(langs) if l is None]
-    if not todo:
-        return langs
-    from ..model.embedders import cache_store, row_cache_enabled
-    texts = [f"{inv.title.iat[i]} {inv.body.iat[i]}" for i in todo]
-    cache = cache_store() if row_cache_enabled() else None
-    codes = ("fr", "en", "other")
-    hits = cache.get_many("lang-v1", texts, 1) if cache else {}
-    new = {}
-    for k, i in enumerate(todo):
-        if k in hits and 0 <= int(hits[k][0]) < len(codes):
-            langs[i] = codes[int(hits[k][0])]
-        else:
-            langs[i] = detect_lang(texts[k])
-            new[k] = codes.index(langs[i])
-    if cache and new:
-        cache.put_many("lang-v1", [texts[k] for k in new], np.array([[v] for v in new.values()], dtype=np.float32))
-    return langs
+def _read(content, questions, text_column, compare_intent: bool, fetch):
+    """Read step: (inventory, its carried columns, questions, their carried columns)."""
+    inv, c_carry = read_content_carry(content, fetch=fetch)
+    qs, q_carry = read_questions_carry(questions, text_column)
+    if compare_intent and "\x00intent" not in q_carry.columns:
+        names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in source_list(questions))
+        raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
+                         "give a keyword-tool export with its Intent column, or drop --compare-intent")
+    return inv, c_carry, qs, q_carry
+
+
+def _classify_content(m: JourneyModel, sch: Scheme, inv: pd.DataFrame):
+    """Classify step for content: passage by passage, with the scheme's one decision (abstention,
+    'none' for pages on no journey), the stage mix and the format; the passage vectors are kept in
+    ``docs`` for matching. Returns (content, docs, canonical probabilities)."""
+    langs_c = content_langs(inv)
+    docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
+    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
+    c_dec = sch.decide(c_proba, m.min_confidence)
+    content = pd.DataFrame({
+        "title": inv.title, "url": inv.url, "lang": langs_c,
+        "stage": c_dec.stage,
+        "confidence": np.round(c_dec.confidence, 4),
+        "canonical_stage": c_dec.canonical,
+    })
+    content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
+    fmts, fsrc = content_formats(inv)
+    content["format"] = fmts
+    content["format_source"] = fsrc
+    content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
+    return content, docs, c_proba
+
+
+def _classify_questions(m: JourneyModel, sch: Scheme, qs: pd.DataFrame):
+    """Classify step for questions, with the same decision; returns (questions, vectors, probabilities)."""
+    q_texts = qs.question.tolist()
+    q_vec = m.embed(q_texts)
+    q_proba = m.short_proba(q_texts, q_vec)
+    q_dec = sch.decide(q_proba, m.min_confidence)
+    qdf = pd.DataFrame({
+        "question": q_texts, "lang": [detect_lang(t) for t in q_texts],
+        "stage": q_dec.stage,
+        "confidence": np.round(q_dec.confidence, 4),
+        "canonical_stage": q_dec.canonical,
+        "volume": qs.volume, "weight": qs.weight, "source": qs.source, "date": qs.date})
+    return qdf, q_vec, q_proba
+
+
+def _personas(qdf, content, qs, inv, docs, plist: list[Persona], m: JourneyModel, q_vec, persona_threshold) -> None:
+    """Persona step (columns added in place): declared or inferred, by :func:`assign_personas`; a
+    question has one persona, a piece every persona it declares or whose score clears the threshold."""
+    if not plist:
+        qdf["persona"] = ALL_PERSONAS
+        qdf["persona_source"] = ""
+        content["persona"] = ALL_PERSONAS
+        content["personas"] = ALL_PERSONAS
+        content["persona_source"] = ""
+        return
+    matcher = PersonaMatcher(plist, m.embed if q_vec is not None else lexical_embed, **(
+        {"threshold": persona_threshold} if persona_threshold is not None else {}))
+    qdf["persona"], qdf["persona_source"] = assign_personas(qs.persona, qdf.question, plist, matcher, q_vec)
+    c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
+    # Content is matched to personas with the vectors its passages already have (no re-embedding).
+    c_vec = doc_vectors(docs) if q_vec is not None else None
+    c_personas, c_source = assign_personas(inv.persona, c_text, plist, matcher, c_vec, multi=True)
+    content["persona"] = [ps[0] for ps in c_personas]
+    content["personas"] = ["; ".join(ps) for ps in c_personas]
+    content["persona_source"] = c_source
+
+
+def _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold: float) -> np.ndarray:
+    """Match step (columns added in place): each question's best page of any stage by
+    :func:`contentplan.match.match_questions`, P(answered) and whether it clears ``threshold``; each
+    page's reach and the questions it answers. Returns the question vectors the matching used."""
+    q_texts = qdf.question.tolist()
+    langs_c = content.lang.tolist()
+    # An n-gram-only model has no embeddings: questions and pages are compared with lexical vectors.
+    match_vec = q_vec if q_vec is not None else lexical_embed(q_texts)
+    if q_vec is not None:
+        page_vecs = [d.vectors for d in docs]
+    else:
+        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
+    serves = np.zeros_like(c_proba)
+    labels = model_labels()
+    for k, f in enumerate(content.format):
+        for st in formats()[f].stages:
+            serves[k, labels.index(st)] = 1.0
+    index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
+                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
+    res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
+    best_piece = res.best_page
+    found = best_piece >= 0
+    qdf["similarity"] = np.round(res.cos, 4)
+    qdf["match_score"] = np.round(np.where(found, res.score, 0.0), 4)
+    qdf["p_answered"] = np.round(np.where(found, res.p_answered, 0.0), 4)
+    qdf["answered"] = found & (qdf.p_answered.to_numpy() >= threshold)
+    qdf["best_match"] = np.where(found, inv.title.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    qdf["best_match_url"] = np.where(found, inv.url.to_numpy(dtype=object)[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    c_stage = content.stage.to_numpy(dtype=object)
+    qdf["best_match_stage"] = np.where(found, c_stage[np.maximum(best_piece, 0)], "") if len(inv) else ""
+    # The best page may serve another stage than the question's: the match is kept, the mismatch said.
+    qdf["stage_mismatch"] = found & (qdf.best_match_stage.to_numpy(dtype=object) != qdf.stage.to_numpy(dtype=object))
+    qdf["match_terms"] = res.terms
+    qdf["match_passage"] = res.passage
+    qdf["best_match_lang"] = [langs_c[i] if i >= 0 else "" for i in best_piece]
+    qdf["cross_lingual"] = [bool(i >= 0 and a and langs_c[i] != l) for i, l, a in zip(best_piece, qdf.lang, qdf.answered)]
+    content["best_question_similarity"] = np.round(res.reach, 4)
+    answered_by = best_piece[qdf.answered.to_numpy() & (best_piece >= 0)]
+    content["questions_answered"] = np.bincount(answered_by, minlength=len(inv)).astype(int) if len(inv) else []
+    return match_vec
+
+
+def _carry(qdf, q_carry, content, c_carry):
+    """Every input column kept, after the report's own columns (never two names equal but for case);
+    returns (questions, content, the columns renamed per file)."""
+    q_names = [c.removeprefix("\x00") for c in q_carry.columns]
+    fixed = {c: ("input_intent" if c == "\x00intent" else c[1:]) for c in q_carry.columns if c.startswith("\x00")}
+    q_out = carried_names(list(q_carry.columns), list(qdf.columns), fixed)
+    c_out = carried_names(list(c_carry.columns), list(content.columns))
+    renamed = {
+        "questions.csv": [f"{o} -> {n}" for o, c, n in zip(q_names, q_carry.columns, q_out) if c not in fixed and o != n],
+        "content.csv": [f"{o} -> {n}" for o, n in zip(c_carry.columns, c_out) if o != n]}
+    qdf = pd.concat([qdf, q_carry.set_axis(q_out, axis=1).reset_index(drop=True)], axis=1)
+    content = pd.concat([content.reset_index(drop=True), c_carry.set_axis(c_out, axis=1).reset_index(drop=True)], axis=1)
+    return qdf, content, renamed
 
 
 def _counted(qdf: pd.DataFrame) -> pd.Series:
@@ -621,7 +447,7 @@ def topic_label(questions: list[str], centrality: np.ndarray, langs: list[str], 
 
 
 def brief_why(rec, lab, threshold: float) -> str:
-    """Why a brief is worth writing, in the language of ``lab`` (:class:`~contentplan.i18n.Labels`):
+    """Why a brief is worth writing, in the language of ``lab`` (:class:`~contentplan.reports.i18n.Labels`):
     its unanswered demand, the cell's supply and coverage, and the closest existing piece."""
     from .i18n import fmt_num, fmt_pct, t
     lang = lab.lang

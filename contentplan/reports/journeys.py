@@ -13,7 +13,6 @@ through more transitions. A milestone is a change of the filtered stage.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +21,9 @@ import pandas as pd
 
 from ..domain.personas import UNASSIGNED, PersonaMatcher, assign_personas, load_personas
 from ..domain.schemes import DEFAULT_SCHEME, Scheme, load_scheme
-from ..errors import InputError
-from ..io.encoding import display_name
-from ..io.tables import detect_column, read_table
+from ..inputs import read_content, read_interactions
+from ..io.tables import detect_column
+from ..match import doc_vectors, match_threshold_for
 from ..model.pipeline import JourneyModel
 
 STAY, NEXT, SKIP, BACK = 0.84, 0.12, 0.03, 0.01   # transition mass: stay / next stage / further ahead / back
@@ -62,67 +61,6 @@ def forward_filter(proba: np.ndarray) -> np.ndarray:
         belief = post / post.sum()
         out[i] = belief
     return out
-
-
-@dataclass
-class ProspectInput:
-    frame: pd.DataFrame
-    prospect: str
-    time: str
-    text: str
-    date_order: str = "iso"   # how numeric dates were read: iso, day-first or month-first
-
-
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?!\d)")
-
-
-def date_order(values: list[str], dayfirst: bool | None, where: str, column: str) -> bool | None:
-    """Whether the column's numeric dates (02/12/2026, 2.12.26) are day-first: True or False, or None
-    when it has none (ISO dates, month names). Decided from the column as a whole: a first number
-    above 12 means day-first, a second one above 12 month-first; both, or neither, is an error
-    unless ``dayfirst`` says which (a French CRM export read month-first would move every date)."""
-    pairs = [(int(m.group(1)), int(m.group(2)), v) for v in values if (m := _NUMERIC_DATE.match(v))]
-    if not pairs:
-        return None
-    first = next((v for a, b, v in pairs if a > 12), None)
-    second = next((v for a, b, v in pairs if b > 12), None)
-    if dayfirst is not None:
-        bad = second if dayfirst else first
-        if bad is not None:
-            raise InputError(f"{where}: column '{column}': '{bad}' cannot be {'day' if dayfirst else 'month'}-first; "
-                             f"check the dates or pass --{'monthfirst' if dayfirst else 'dayfirst'}")
-        return dayfirst
-    if first is not None and second is not None:
-        raise InputError(f"{where}: column '{column}' mixes day-first ('{first}') and month-first ('{second}') dates; "
-                         "write them in one order (ISO 8601 is safest: 2026-12-02)")
-    if first is not None or second is not None:
-        return first is not None
-    raise InputError(f"{where}: column '{column}': dates such as '{pairs[0][2]}' read as day-first or month-first give "
-                     "different days; pass --dayfirst (02/12 = 2 December, as in France) or --monthfirst (US)")
-
-
-def read_interactions(source, prospect_column=None, time_column=None, text_column=None,
-                      dayfirst: bool | None = None) -> ProspectInput:
-    frame = source.copy() if isinstance(source, pd.DataFrame) else read_table(source)
-    name = "input" if isinstance(source, pd.DataFrame) else display_name(source)
-    pcol = detect_column(frame, "prospect", prospect_column, where=name, option="--prospect-column")
-    tcol = detect_column(frame, "date", time_column, where=name, option="--time-column", exclude=(pcol,))
-    xcol = detect_column(frame, "text", text_column, where=name, option="--text-column", exclude=(pcol, tcol))
-    raw = frame[tcol].astype(str).str.strip()
-    order = date_order(raw.tolist(), dayfirst, name, tcol)
-    parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed", dayfirst=bool(order))
-    for i, (r, p) in enumerate(zip(raw, parsed)):
-        if not r:
-            raise InputError(f"{name}: row {i + 2}: missing timestamp in column '{tcol}'; fill it (e.g. 2026-03-14 or 2026-03-14T09:30)")
-        if pd.isna(p):
-            raise InputError(f"{name}: row {i + 2}: cannot parse timestamp '{r}' in column '{tcol}'; use ISO 8601, e.g. 2026-03-14 or 2026-03-14T09:30")
-    for i, v in enumerate(frame[pcol].astype(str).str.strip()):
-        if not v:
-            raise InputError(f"{name}: row {i + 2}: missing prospect id in column '{pcol}'; fill it")
-    frame = frame.copy()
-    frame["_ts"] = parsed
-    frame["_row"] = np.arange(len(frame))
-    return ProspectInput(frame, pcol, tcol, xcol, {None: "iso", True: "day-first", False: "month-first"}[order])
 
 
 @dataclass
@@ -200,16 +138,12 @@ def prospect_journeys(interactions, scheme: str | Scheme = DEFAULT_SCHEME, model
 
 
 def _catalogue(content, m: JourneyModel, sch: Scheme) -> dict:
-    from ..match import match_threshold_for
-    from .gaps import read_content
     inv = read_content(content)
     docs = m.documents(list(zip(inv.title, inv.body)), urls=inv.url.tolist())
     dec = sch.decide(np.vstack([d.proba for d in docs]), m.min_confidence)
     # Pieces on no journey ('none') or of no clear stage are never sent as the next piece.
     stage_of = np.array([sch.ids.index(s) if s in sch.ids else -1 for s in dec.stage])
-    vec = np.vstack([d.vectors.mean(0) / (np.linalg.norm(d.vectors.mean(0)) or 1) if d.vectors is not None else np.zeros(1) for d in docs]) \
-        if docs and all(d.vectors is not None for d in docs) else None
-    return {"inv": inv, "stage": stage_of, "vec": vec, "persona": inv.persona.tolist(),
+    return {"inv": inv, "stage": stage_of, "vec": doc_vectors(docs), "persona": inv.persona.tolist(),
             "threshold": match_threshold_for(m.meta.get("embedder", ""))}
 
 

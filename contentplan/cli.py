@@ -451,8 +451,12 @@ def schemes(name, lang):
 @csv_options
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
+@click.option("--engine", type=click.Choice(["process", "dask"]), default="process", show_default=True,
+              help="dask: questions classified and matched as Dask tasks (--questions may be a quoted glob); pip install 'contentplan[dask]'.")
+@click.option("--scheduler", help="With --engine dask: the address of a running Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1, None), help="With --engine dask: local worker processes, one BLAS thread each (default: the cores).")
 def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_precision, match_threshold, compare_intent,
-         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang):
+         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang, engine, scheduler, workers):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -466,11 +470,20 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
             --questions semrush.csv --questions sales-notes.csv --compare-intent
         contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
+        contentplan gaps --content site.csv --questions 'keywords/*.csv' --engine dask --workers 2
     """
     from .commands import files_read
-    from .reports.gaps import gap_report
     from .reports.render import check_report_folder
     from .terminal import clean_line
+    if (scheduler or workers) and engine != "dask":
+        raise click.UsageError("--scheduler and --workers go with --engine dask")
+    if scheduler and workers:
+        raise click.UsageError("give --scheduler (a running cluster) or --workers (a local one), not both")
+    if engine == "dask":
+        from .dask import gap_report, question_files
+        questions_path = question_files(list(questions_path))
+    else:
+        from .reports.gaps import gap_report
     check_report_folder(out_dir, files_read(content_path, *questions_path, personas_path, scheme=scheme, model_dir=model_dir))
     if not fetch and (fetch_delay is not None or fetch_max is not None):
         raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
@@ -483,7 +496,7 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report = gap_report(content_path, list(questions_path), personas_path, scheme, model_dir, match_threshold, text_column=text_column,
                         progress=say, compare_intent=compare_intent, fetch=fetch_options, lang=lang,
-                        match_precision=match_precision)
+                        match_precision=match_precision, **({"scheduler": scheduler, "workers": workers} if engine == "dask" else {}))
     files = report.write(out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))

@@ -11,8 +11,12 @@
   workers are separate processes), and the 1-minute load average before and after each run;
 * equality: questions.csv of both runs row by row: stages, personas, best pages and answered
   calls identical; probabilities within 1e-4 (their largest difference is reported); topics: the
-  same questions in each (labels may differ on a tie, see tests/test_dask_gaps.py).
+  same questions in each only where no stage x persona cell has over 3,000 unanswered questions
+  (beyond that one process runs MiniBatchKMeans over the whole cell and the Dask path clusters a
+  3,000-question sample and assigns the rest to the nearest centre, by design).
 """
+TOPICS_NOTE = ("topics are expected to differ in cells of over 3,000 unanswered questions (by design; not checked cell by cell): one process runs MiniBatchKMeans "
+               "on the whole cell, the Dask path clusters a 3,000-question sample and assigns the rest to the nearest centre")
 from __future__ import annotations
 
 import argparse
@@ -58,6 +62,7 @@ def compare(a_path: Path, b_path: Path) -> dict:
         return sorted(map(tuple, g.values()))
     out["same_topic_membership"] = groups(a) == groups(b)
     out["topic_labels_differing_rows"] = int((a.topic != b.topic).sum())
+    out["topics_note"] = TOPICS_NOTE
     return out
 
 

@@ -175,3 +175,48 @@ def test_cli_gaps_engine_dask_bad_input_is_one_line_error(tiny_model_dir, tmp_pa
         assert "Traceback" not in res.stderr
     res = _cli(["gaps", "--content", str(EX / "content.csv"), "--questions", str(tmp_path / "q" / "a.csv"), "--workers", "2"], tmp_path)
     assert res.returncode == 2 and "--scheduler and --workers go with --engine dask" in res.stderr
+
+
+def test_killed_worker_mid_run_same_report(tiny_model_dir, tmp_path):
+    """SIGKILL one of two workers while it matches a partition: its tasks are rerun on the other
+    (the broadcast index has a copy there) and every question is in the report once, as one
+    process computes it."""
+    import signal
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+    base = pd.read_csv(EX / "questions.csv", dtype=str, keep_default_na=False)
+    frame = pd.concat([base.assign(question=base.question + f" {k}") for k in range(12)], ignore_index=True)
+    one = gap_report(str(EX / "content.csv"), frame, model=str(tiny_model_dir))
+    env = {"CONTENTPLAN_CACHE": str(tmp_path / "cache"), "CONTENTPLAN_NO_PROGRESS": "1"}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", env=env) as c, \
+            Client(c) as cl:
+        pids = cl.run(os.getpid)
+        box: dict = {}
+
+        def run():
+            try:
+                box["report"] = cpdask.gap_report(str(EX / "content.csv"), frame, model=str(tiny_model_dir), client=cl,
+                                                  partition_rows=200)
+            except BaseException as err:  # reported by the main thread
+                box["error"] = err
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        killed = None
+        deadline = time.monotonic() + 120
+        while killed is None and time.monotonic() < deadline and worker.is_alive():
+            busy = {w: keys for w, keys in cl.processing().items() if any("gaps-partition" in str(k) for k in keys)}
+            if busy and len(busy) == 2:
+                victim = sorted(busy)[0]
+                os.kill(pids[victim], signal.SIGKILL)
+                killed = victim
+            time.sleep(0.02)
+        worker.join(180)
+        assert not worker.is_alive()
+        assert "error" not in box, box.get("error")
+        assert killed is not None, "the run ended before a worker could be killed mid-partition"
+    dk = box["report"]
+    assert dk.questions.question.tolist() == frame.question.tolist()        # every question once, in order
+    _compare_reports(one, dk)

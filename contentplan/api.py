@@ -282,11 +282,20 @@ def show_schemes(name: str | None, lang: str = "en") -> str:
 def run_gaps(content_path, questions_paths: Sequence, personas_path, scheme, model_dir, text_column, match_precision: str,
              match_threshold: float | None, compare_intent: bool, out_dir, fetch: bool = False, fetch_delay: float | None = None,
              fetch_max: int | None = None, bar: Callable | None = None, progress: Callable[[str], None] | None = None,
-             csv_safe: bool = False, csv_dialect: str = "plain", lang: str | None = None):
+             csv_safe: bool = False, csv_dialect: str = "plain", lang: str | None = None, engine: str = "local",
+             scheduler: str | None = None, workers: int | None = None):
     """``contentplan gaps``: build the gap report and write its folder; returns (report, files written).
-    The folder is checked first (never an input, never a folder that is not a report's)."""
-    from .reports.gaps import gap_report
+    The folder is checked first (never an input, never a folder that is not a report's). ``engine``
+    'dask': the questions are classified and matched as Dask tasks (:func:`contentplan.dask.gap_report`,
+    on ``scheduler`` or a local cluster of ``workers``); ``questions_paths`` may then hold globs."""
     from .reports.render import check_report_folder
+    extra = {}
+    if engine == "dask":
+        from .dask import gap_report, question_files
+        questions_paths = question_files(list(questions_paths))
+        extra = {"scheduler": scheduler, "workers": workers}
+    else:
+        from .reports.gaps import gap_report
     check_report_folder(out_dir, files_read(content_path, *questions_paths, personas_path, scheme=scheme, model_dir=model_dir))
     fetch_options = None
     if fetch:
@@ -295,7 +304,7 @@ def run_gaps(content_path, questions_paths: Sequence, personas_path, scheme, mod
                                      max_pages=DEFAULT_MAX_PAGES if fetch_max is None else fetch_max, bar=bar)
     report = gap_report(content_path, list(questions_paths), personas_path, scheme, model_dir, match_threshold,
                         text_column=text_column, progress=progress, compare_intent=compare_intent, fetch=fetch_options,
-                        lang=lang, match_precision=match_precision)
+                        lang=lang, match_precision=match_precision, **extra)
     return report, report.write(out_dir, csv_safe=csv_safe, csv_dialect=csv_dialect)
 
 

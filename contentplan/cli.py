@@ -440,8 +440,12 @@ def schemes(name, lang):
 @csv_options
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of report.html, report.md, the workbook's Summary and this summary (default: the questions' dominant language).")
+@click.option("--engine", type=click.Choice(["process", "dask"]), default="process", show_default=True,
+              help="dask: questions classified and matched as Dask tasks (--questions may be a quoted glob); pip install 'contentplan[dask]'.")
+@click.option("--scheduler", help="With --engine dask: the address of a running Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1, None), help="With --engine dask: local worker processes, one BLAS thread each (default: the cores).")
 def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_precision, match_threshold, compare_intent,
-         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang):
+         fetch, fetch_delay, fetch_max, out_dir, quiet, csv_safe, csv_dialect, lang, engine, scheduler, workers):
     """Report content gaps per stage and persona, and what to write next.
 
     Writes report.html, report.md, gaps.csv, briefs.csv, questions.csv, content.csv and report.xlsx.
@@ -455,16 +459,22 @@ def gaps(content_path, questions_path, personas_path, scheme, model_dir, text_co
         contentplan gaps --content wordpress-export.csv --questions gsc.csv \\
             --questions semrush.csv --questions sales-notes.csv --compare-intent
         contentplan gaps --content sitemap.xml --fetch --questions gsc.csv
+        contentplan gaps --content site.csv --questions 'keywords/*.csv' --engine dask --workers 2
     """
     from .api import run_gaps
     from .terminal import clean_line
+    if (scheduler or workers) and engine != "dask":
+        raise click.UsageError("--scheduler and --workers go with --engine dask")
+    if scheduler and workers:
+        raise click.UsageError("give --scheduler (a running cluster) or --workers (a local one), not both")
     if not fetch and (fetch_delay is not None or fetch_max is not None):
         raise click.UsageError("--fetch-delay and --fetch-max go with --fetch")
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"[gaps] {m}", err=True))
     report, files = run_gaps(content_path, questions_path, personas_path, scheme, model_dir, text_column, match_precision,
                              match_threshold, compare_intent, out_dir, fetch, fetch_delay, fetch_max,
                              bar=lambda total, desc: progress(total, desc, quiet, unit=" pages"), progress=say,
-                             csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang)
+                             csv_safe=csv_safe, csv_dialect=csv_dialect, lang=lang,
+                             engine=engine, scheduler=scheduler, workers=workers)
     for line in report.summary_lines() + report.intent_lines():
         click.echo(clean_line(line))
     click.echo(clean_line(f"wrote {len(files)} files to {out_dir}/ (open {Path(out_dir) / 'report.html'})"))

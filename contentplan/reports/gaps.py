@@ -510,7 +510,10 @@ def _merge_topics(members: list[tuple], vecs: np.ndarray) -> list[tuple]:
 
 
 def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame, content: pd.DataFrame,
-            docs=(), threshold: float = DEFAULT_MATCH_THRESHOLD, personas=(), lang: str = "en") -> pd.DataFrame:
+            docs=(), threshold: float = DEFAULT_MATCH_THRESHOLD, personas=(), lang: str = "en",
+            cluster: Callable[[np.ndarray], np.ndarray] | None = None) -> pd.DataFrame:
+    """``cluster``: labels of one cell's unanswered vectors (default :func:`_cluster`; the Dask path
+    passes a bounded one, :func:`contentplan.dask_gaps.bounded_cluster`)."""
     from .i18n import Labels
     lab = Labels(sch, personas, lang)
     un = qdf.index[(~qdf.answered) & _counted(qdf)].to_numpy()
@@ -518,7 +521,7 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
     members = []
     for (stage, persona), idx in qdf.loc[un].groupby(["stage", "persona"], sort=False).groups.items():
         idx = np.array(sorted(idx))
-        labels = _cluster(vecs[idx])
+        labels = (cluster or _cluster)(vecs[idx])
         for k in sorted(set(labels)):
             members.append((stage, persona, idx[labels == k]))
     members = _merge_topics(members, vecs)
@@ -599,3 +602,11 @@ def _format_mismatches(content: pd.DataFrame, sch: Scheme) -> pd.DataFrame:
                          "formats_that_serve_it": ", ".join(st.formats),
                          "note": f"no piece of stage {st.id} uses a recommended format"})
     return pd.DataFrame(rows, columns=["canonical_stage", "stage", "pieces", "formats_present", "formats_that_serve_it", "note"])
+
+
+# The steps the Dask gap report (contentplan.dask.gap_report) runs on the client, by public names.
+counted = _counted
+cells = _cells
+briefs = _briefs
+format_mismatches = _format_mismatches
+cluster = _cluster

@@ -360,14 +360,13 @@ def gap_report(content, questions, personas=None, scheme: str = "buyer-journey",
     _need_dask()
     import datetime as _dt
 
-    from .domain.formats import formats
-    from .domain.personas import UNASSIGNED, PersonaMatcher, declared_personas, load_personas
-    from .domain.schemes import NONE, UNCLEAR, load_scheme, model_labels
+    from .domain.personas import UNASSIGNED, PersonaMatcher, load_personas
+    from .domain.schemes import NONE, UNCLEAR, load_scheme
     from .io.encoding import display_name
     from .io.tables import carried_names
-    from .match import DEFAULT_PRECISION, build_index, doc_vector, lexical_embed, match_model_for
+    from .match import DEFAULT_PRECISION, lexical_embed
     from .model.pipeline import JourneyModel
-    from .inputs import content_langs, read_content_carry, read_questions_carry
+    from .inputs import read_content_carry, read_questions_carry
     from .reports import gaps as G
     from .reports.i18n import check_lang, dominant_lang
 
@@ -390,50 +389,21 @@ def gap_report(content, questions, personas=None, scheme: str = "buyer-journey",
         names = ", ".join(display_name(s) if not isinstance(s, pd.DataFrame) else "questions" for s in sources)
         raise InputError(f"{names}: no intent column to compare with (looked for Intent, Intents, Search intent, Intention); "
                          "give a keyword-tool export with its Intent column, or drop --compare-intent")
-    match_model, match_source = match_model_for(m.meta.get("embedder"))
-    if match_model is None:
-        raise InputError("no match model on record (contentplan/data/match_model.json is missing); "
-                         "reinstall contentplan, or run 'contentplan dev calibrate-match'")
-    threshold = float(match_threshold) if match_threshold is not None else match_model.threshold(match_precision)
+    match_model, match_source, threshold = G.match_setup(m, match_threshold, match_precision)
 
     # --- content, on the client (the small side): as gap_report does it
     say(f"classifying {len(inv)} content pieces")
-    langs_c = content_langs(inv)
-    docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
-    c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
-    c_dec = sch.decide(c_proba, m.min_confidence)
-    content = pd.DataFrame({"title": inv.title, "url": inv.url, "lang": langs_c, "stage": c_dec.stage,
-                            "confidence": np.round(c_dec.confidence, 4), "canonical_stage": c_dec.canonical})
-    content["stage_mix"] = [sch.stage_mix(d.passage_labels) for d in docs]
-    fmts, fsrc = G.content_formats(inv)
-    content["format"] = fmts
-    content["format_source"] = fsrc
-    content["format_fits_stage"] = [c in formats()[f].stages for f, c in zip(fmts, content.canonical_stage)]
+    content, docs, c_proba = G.classify_content(m, sch, inv)
+    langs_c = content.lang.tolist()
     embeds = bool(m.estimator.embedder)
     if plist:
         matcher = PersonaMatcher(plist, m.embed if embeds else lexical_embed, **(
             {"threshold": persona_threshold} if persona_threshold is not None else {}))
-        declared_c = [declared_personas(v, plist) for v in inv.persona]
-        c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
-        c_vec = np.vstack([doc_vector(d) for d in docs]) if docs and embeds and all(d.vectors is not None for d in docs) else None
-        c_personas = [d or i for d, i in zip(declared_c, matcher.assign_all(c_text, c_vec))]
-        content["persona"] = [ps[0] for ps in c_personas]
-        content["personas"] = ["; ".join(ps) for ps in c_personas]
-        content["persona_source"] = ["declared" if d else "inferred" for d in declared_c]
+        G.content_personas(content, inv, docs, plist, matcher, embeds)
     else:
         content["persona"] = content["personas"] = G.ALL_PERSONAS
         content["persona_source"] = ""
-    if embeds:
-        page_vecs = [d.vectors for d in docs]
-    else:
-        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
-    serves = np.zeros_like(c_proba)
-    labels = model_labels()
-    for k, f in enumerate(fmts):
-        for st in formats()[f].stages:
-            serves[k, labels.index(st)] = 1.0
-    index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
-                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
+    index = G.page_index(content, inv, docs, c_proba, embeds)
 
     # --- questions, as Dask tasks against the broadcast index
     import dask

@@ -164,11 +164,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = DEFAULT
     m = model if isinstance(model, JourneyModel) else JourneyModel.load(model)
     plist: list[Persona] = load_personas(personas) if isinstance(personas, (str, Path)) else list(personas or [])
     inv, c_carry, qs, q_carry = _read(content, questions, text_column, compare_intent, fetch)
-    match_model, match_source = match_model_for(m.meta.get("embedder"))
-    if match_model is None:
-        raise InputError("no match model on record (contentplan/data/match_model.json is missing); "
-                         "reinstall contentplan, or run 'contentplan dev calibrate-match'")
-    threshold = float(match_threshold) if match_threshold is not None else match_model.threshold(match_precision)
+    match_model, match_source, threshold = match_setup(m, match_threshold, match_precision)
 
     say(f"classifying {len(inv)} content pieces")
     content, docs, c_proba = _classify_content(m, sch, inv)
@@ -223,6 +219,33 @@ def _read(content, questions, text_column, compare_intent: bool, fetch):
     return inv, c_carry, qs, q_carry
 
 
+
+def match_setup(m: JourneyModel, match_threshold: float | None, match_precision: str):
+    """(match model, where it comes from, the P(answered) threshold): ``match_threshold`` when given,
+    else the model's operating point for ``match_precision``."""
+    match_model, match_source = match_model_for(m.meta.get("embedder"))
+    if match_model is None:
+        raise InputError("no match model on record (contentplan/data/match_model.json is missing); "
+                         "reinstall contentplan, or run 'contentplan dev calibrate-match'")
+    threshold = float(match_threshold) if match_threshold is not None else match_model.threshold(match_precision)
+    return match_model, match_source, threshold
+
+
+def page_index(content: pd.DataFrame, inv: pd.DataFrame, docs, c_proba: np.ndarray, embeds: bool):
+    """The match index of the classified content (passages and their vectors, or lexical vectors of
+    the whole page for an n-gram-only model; stage probabilities; the stages each format serves)."""
+    if embeds:
+        page_vecs = [d.vectors for d in docs]
+    else:
+        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
+    serves = np.zeros_like(c_proba)
+    labels = model_labels()
+    for k, f in enumerate(content.format):
+        for st in formats()[f].stages:
+            serves[k, labels.index(st)] = 1.0
+    return build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
+                       [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, content.lang.tolist())
+
 def _classify_content(m: JourneyModel, sch: Scheme, inv: pd.DataFrame):
     """Classify step for content: passage by passage, with the scheme's one decision (abstention,
     'none' for pages on no journey), the stage mix and the format; the passage vectors are kept in
@@ -273,9 +296,15 @@ def _personas(qdf, content, qs, inv, docs, plist: list[Persona], m: JourneyModel
     matcher = PersonaMatcher(plist, m.embed if q_vec is not None else lexical_embed, **(
         {"threshold": persona_threshold} if persona_threshold is not None else {}))
     qdf["persona"], qdf["persona_source"] = assign_personas(qs.persona, qdf.question, plist, matcher, q_vec)
+    content_personas(content, inv, docs, plist, matcher, embeds=q_vec is not None)
+
+
+def content_personas(content, inv, docs, plist: list[Persona], matcher: PersonaMatcher, embeds: bool) -> None:
+    """Content's personas (columns added in place): every persona a piece declares, else every one
+    whose score clears the matcher's threshold, by :func:`assign_personas` (multi-label)."""
     c_text = [f"{t}. {b[:1500]}" for t, b in zip(inv.title, inv.body)]
     # Content is matched to personas with the vectors its passages already have (no re-embedding).
-    c_vec = doc_vectors(docs) if q_vec is not None else None
+    c_vec = doc_vectors(docs) if embeds else None
     c_personas, c_source = assign_personas(inv.persona, c_text, plist, matcher, c_vec, multi=True)
     content["persona"] = [ps[0] for ps in c_personas]
     content["personas"] = ["; ".join(ps) for ps in c_personas]
@@ -290,17 +319,7 @@ def _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, thresh
     langs_c = content.lang.tolist()
     # An n-gram-only model has no embeddings: questions and pages are compared with lexical vectors.
     match_vec = q_vec if q_vec is not None else lexical_embed(q_texts)
-    if q_vec is not None:
-        page_vecs = [d.vectors for d in docs]
-    else:
-        page_vecs = list(lexical_embed([f"{t}. {b}" for t, b in zip(inv.title, inv.body)])[:, None, :]) if len(inv) else []
-    serves = np.zeros_like(c_proba)
-    labels = model_labels()
-    for k, f in enumerate(content.format):
-        for st in formats()[f].stages:
-            serves[k, labels.index(st)] = 1.0
-    index = build_index(inv.title.tolist(), inv.body.tolist(), inv.url.tolist(),
-                        [d.passages or [t] for d, t in zip(docs, inv.title)], page_vecs, c_proba, serves, langs_c)
+    index = page_index(content, inv, docs, c_proba, embeds=q_vec is not None)
     res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
     best_piece = res.best_page
     found = best_piece >= 0
@@ -605,6 +624,7 @@ def _format_mismatches(content: pd.DataFrame, sch: Scheme) -> pd.DataFrame:
 
 
 # The steps the Dask gap report (contentplan.dask.gap_report) runs on the client, by public names.
+classify_content = _classify_content
 counted = _counted
 cells = _cells
 briefs = _briefs

@@ -622,8 +622,9 @@ def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
     within :data:`F1_TOLERANCE` of the best (F1 is flat near its top, and a question wrongly called
     answered hides a gap, the report's worst error), ``high`` is the lowest threshold with precision
     >= 0.9 (the most precise point when none reaches it), ``recall`` the highest threshold with recall
-    >= 0.9 (the most complete point when none reaches it); ``high`` is never below ``balanced``, nor
-    ``recall`` above it.
+    >= 0.9, or, when the best pages cannot reach it, >= 0.95 of the highest recall they reach (not the
+    bottom of the curve, where every question with any page would count as answered and the report
+    would show no gap); ``high`` is never below ``balanced``, nor ``recall`` above it.
 
     ``p``: P(answered) of each question's best page; ``ok``: the best page answers it;
     ``n_answerable``: questions that have an answering page (the recall denominator)."""
@@ -641,8 +642,8 @@ def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
     bal = idx[f1[idx] >= f1[idx].max() - F1_TOLERANCE][0]
     hi = idx[prec[idx] >= 0.9]
     hi = min(hi[-1] if len(hi) else idx[np.argmax(prec[idx])], bal)     # never less precise than balanced
-    lo = idx[rec[idx] >= 0.9]
-    lo = max(lo[0] if len(lo) else idx[-1], bal)                          # never less complete than balanced
+    lo = idx[rec[idx] >= min(0.9, 0.95 * rec[idx].max())]
+    lo = max(lo[0], bal)                                                  # never less complete than balanced
     return {"high": mid(hi), "balanced": mid(bal), "recall": mid(lo)}
 
 

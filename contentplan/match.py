@@ -535,6 +535,20 @@ def _short(text: str, limit: int = 160) -> str:
     return s if len(s) <= limit else s[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def page_reach(index: PageIndex, q_vec) -> np.ndarray:
+    """(pages,) the best cosine of any question to each page: :attr:`MatchResult.reach` alone, computed
+    on the same chunks as :func:`match_questions` (so the same floats) without the other features."""
+    reach = np.zeros(index.n)
+    if q_vec is None or not index.n:
+        return reach
+    Qv = np.asarray(q_vec, dtype=np.float32)
+    for start in range(0, len(Qv), CHUNK):
+        cos, _ = _page_max_cos(index, Qv[start:start + CHUNK])
+        if cos.size:
+            np.maximum(reach, cos.max(0), out=reach)
+    return reach
+
+
 def match_questions(index: PageIndex, questions: list[str], q_vec, q_proba, model: MatchModel,
                     q_lang=None, explain: bool = True) -> MatchResult:
     """The best page of ``index`` for each question, its fused score and P(answered), and why.

@@ -187,3 +187,18 @@ def test_the_stage_model_stands_for_vectors_and_probabilities_when_given():
     assert warm.index_fingerprint(inv, content, docs, proba, True, model, "sha-b\x00use") != a   # another model
     inv.loc[0, "title"] = "Prix"
     assert warm.index_fingerprint(inv, content, docs, proba, True, model, "sha-a\x00use") != a
+
+
+def test_probabilities_are_the_same_cold_and_warm(tiny_model_dir, cache):
+    """The model returns its probabilities as the cache stores them (float32), so a warm run's stages
+    and confidences are the cold run's to the last digit (they differed in the 8th, and a rounded
+    confidence could flip)."""
+    from contentplan.model.pipeline import JourneyModel
+    m = JourneyModel.load(tiny_model_dir)
+    texts = ["combien coûte un crm pour 5 personnes", "how to import contacts", "résilier mon abonnement"]
+    items = [("Pricing", "Starter is $12 per user per month. Growth adds sequences."),
+             ("Importer vos contacts", "Ouvrez Paramètres, puis Import. Choisissez un fichier CSV.")]
+    cold_q, cold_d = m.short_proba(texts, m.embed(texts)), [d.proba for d in m.documents(items)]
+    warm_q, warm_d = m.short_proba(texts, m.embed(texts)), [d.proba for d in m.documents(items)]
+    assert np.array_equal(cold_q, warm_q)
+    assert all(np.array_equal(a, b) for a, b in zip(cold_d, warm_d))

@@ -63,24 +63,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         qs, cs = build(args.questions, args.content, tmp)
-        env = {**os.environ, "CONTENTPLAN_CACHE": str(tmp / "cache"), "CONTENTPLAN_NO_PROGRESS": "1",
-               "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "CONTENTPLAN_CACHE": str(tmp / "cache"), "CONTENTPLAN_NO_PROGRESS": "1"}
         cmd = [sys.executable, "-m", "contentplan", "gaps", "--content", str(cs), "--questions", str(qs),
                "--personas", str(ROOT / "corpora" / "personas.yaml"), "-q"]
 
-        def timed(name: str, folder: str, run_env: dict) -> None:
+        def timed(name: str, folder: str, src: Path) -> None:
             out[f"{name}_load_avg_1min"] = round(os.getloadavg()[0], 2)
-            wall, rss = run_child(cmd + ["-o", str(tmp / folder)], run_env)
+            here = os.getcwd()
+            os.chdir(src)    # 'python -m contentplan' imports the package of its working folder first
+            try:
+                wall, rss = run_child(cmd + ["-o", str(tmp / folder)], {**env, "PYTHONPATH": str(src)})
+            finally:
+                os.chdir(here)
             out[f"{name}_s"], out[f"{name}_peak_rss_mb"] = round(wall, 1), rss
 
-        timed("first_run", "r1", env)
-        timed("cached_run", "r2", env)
+        timed("first_run", "r1", ROOT)
+        timed("cached_run", "r2", ROOT)
         out["speedup_with_cache"] = round(out["first_run_s"] / out["cached_run_s"], 2)
         files = [f.name for f in sorted((tmp / "r1").iterdir()) if f.suffix in (".csv", ".md", ".html")]
         out["cached_report_differs"] = [f for f in files if (tmp / "r1" / f).read_bytes() != (tmp / "r2" / f).read_bytes()]
         out["cached_report_equal"] = [f for f in files if f not in out["cached_report_differs"]]
         if args.baseline:
-            timed("baseline_cached_run", "r3", {**env, "PYTHONPATH": str(Path(args.baseline).resolve())})
+            timed("baseline_cached_run", "r3", Path(args.baseline).resolve())
             out["baseline"] = str(args.baseline)
         out["load_avg_after"] = round(os.getloadavg()[0], 2)
     emit(out, args.json)

@@ -100,10 +100,14 @@ _ASK_RE = {a: re.compile(r, re.I) for a, r in _ASKS.items()}
 _OFFER_RE = {a: re.compile(r, re.I) for a, r in _OFFERS.items()}
 
 
+_NOT_ASKED = re.compile(r"\b(?:without|sans|no need to|pas besoin de|rather than|plutot que)\b(?:\W+\w+){0,3}\W*$")
+
+
 def asked_actions(text: str) -> list[str]:
-    """The actions of :data:`ACTIONS` a question asks for ("book a demo" -> ["demo"])."""
+    """The actions of :data:`ACTIONS` a question asks for ("book a demo" -> ["demo"]; not "… without
+    having to talk to sales")."""
     f = fold(text)
-    return [a for a in ACTIONS if _ASK_RE[a].search(f)]
+    return [a for a in ACTIONS if any(not _NOT_ASKED.search(f[:m.start()]) for m in _ASK_RE[a].finditer(f))]
 
 
 def offered_actions(text: str) -> list[str]:

@@ -33,6 +33,9 @@ from contentplan.match import (
     ("payflo prix par bulletin", []),                       # a price, not an action
     ("how to export payslips to the accounting software", []),
     ("payflo peut-il générer des devis pour mes clients", []),  # a feature named like an action
+    ("how do I subscribe online without having to talk to sales?", []),
+    ("s'abonner sans parler à un commercial, c'est possible ?", []),
+    ("what do I give when I sign up for the newsletter", []),     # signing up as a circumstance
 ])
 def test_what_a_question_asks_for(question, actions):
     assert asked_actions(question) == actions

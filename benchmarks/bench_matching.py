@@ -99,6 +99,8 @@ def evaluate(recs: list[dict], mm, old_threshold: float) -> dict:
         res["per_site"][f] = {"questions": int(m.sum()), "answerable": int(a.sum()),
                               "hit@1": round(float(ok[a].mean()), 4) if a.any() else None,
                               "answered_f1_balanced": _prf((p >= mm.thresholds["balanced"]) & m, ok & m, a)["f1"]}
+    if not all("page_canon" in r for r in recs):
+        return res
     # The old rule: cosine to the passages of pages of the question's own canonical stage, old threshold.
     old_top, old_sim = [], []
     for r in recs:
@@ -123,6 +125,8 @@ def main() -> int:
     ap.add_argument("--pairs", default=str(ROOT / "corpora" / "matching" / "real"))
     ap.add_argument("--pages", default=None, help="realtext pages folder (default: ../shared/realtext/pages)")
     ap.add_argument("--model", default=None)
+    ap.add_argument("--actions", default=str(ROOT / "corpora" / "matching" / "actions"),
+                    help="the action-request set (pages.csv + questions.csv); '' leaves it out")
     ap.add_argument("--with-pairs", action="store_true", help="also fit with corpora/matching/pairs.jsonl and report that variant")
     ap.add_argument("--json", help="write results to this file")
     args = ap.parse_args()
@@ -145,14 +149,38 @@ def main() -> int:
     recs = collect(Path(args.pairs), pages, model, log)
     fit = [r for r in recs if r["split"] == "fit"]
     held = [r for r in recs if r["split"] == "heldout"]
-    mm = fit_match_model([(r["X"], r["pos"]) for r in fit])
+    # The action-request set (corpora/matching/actions): written pages and questions asking for a demo,
+    # a trial, a quote or a call; its fit split joins the fit, its held-out split is measured apart.
+    from contentplan.training.matchdata import action_records
+    acts = action_records(model, args.actions) if args.actions else []
+    act_fit = [r for r in acts if r["split"] == "fit"]
+    act_held = [r for r in acts if r["split"] == "heldout"]
+    mm = fit_match_model([(r["X"], r["pos"]) for r in fit], extra=[(r["X"], r["pos"]) for r in act_fit])
     old_th = match_threshold_for(model.meta.get("embedder", ""))
     out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
            "load_average": [round(x, 2) for x in os.getloadavg()],
            "model": str(model.path), "embedder": model.meta.get("embedder"),
            "pairs": str(Path(args.pairs).relative_to(ROOT)) if Path(args.pairs).resolve().is_relative_to(ROOT) else args.pairs,
            "fit_questions": len(fit), "heldout_questions": len(held),
+           "actions": args.actions, "action_fit_questions": len(act_fit), "action_heldout_questions": len(act_held),
            "match_model": mm.to_dict(), "heldout": evaluate(held, mm, old_th), "fit": evaluate(fit, mm, old_th)}
+    if acts:
+        out["heldout_actions"] = evaluate(act_held, mm, old_th)
+        # Before the action check, in the same run: the real fit split alone, action_gap held at 0
+        # (a constant feature gets no weight: the model fitted before the check existed).
+        from contentplan.match import FEATURES
+        k = FEATURES.index("action_gap")
+
+        def without(rs):
+            out_ = []
+            for r in rs:
+                X = r["X"].copy()
+                X[:, k] = 0.0
+                out_.append({**r, "X": X})
+            return out_
+        mm0 = fit_match_model([(r["X"], r["pos"]) for r in without(fit)])
+        out["before_action_check"] = {"match_model": mm0.to_dict(), "heldout": evaluate(without(held), mm0, old_th),
+                                      "heldout_actions": evaluate(without(act_held), mm0, old_th)}
     if args.with_pairs:
         from contentplan.training.matchdata import old_pairs_groups
         extra = old_pairs_groups(ROOT / "corpora" / "matching" / "pairs.jsonl", model)
@@ -165,6 +193,11 @@ def main() -> int:
           f"recall {h['answered']['recall']['f1']}; same-language hit@1 {h['hit@1_same_language']['hit@1']}, "
           f"cross-lingual {h['hit@1_cross_lingual']['hit@1']}; old rule hit@1 {h['baseline_old_rule']['hit@1']}, "
           f"F1 {h['baseline_old_rule']['answered']['f1']}")
+    if acts:
+        b, a, ba = out["before_action_check"]["heldout"], out["heldout_actions"], out["before_action_check"]["heldout_actions"]
+        print(f"before the action check: hit@1 {b['hit@1']}, hit@3 {b['hit@3']}, F1 balanced {b['answered']['balanced']['f1']}; "
+              f"action requests held out ({a['questions']}): hit@1 {ba['hit@1']} -> {a['hit@1']}, "
+              f"F1 balanced {ba['answered']['balanced']['f1']} -> {a['answered']['balanced']['f1']}")
     if args.with_pairs:
         w = out["with_pairs"]["heldout"]
         print(f"with the 320 pairs: hit@1 {w['hit@1']}, hit@3 {w['hit@3']}, F1 balanced {w['answered']['balanced']['f1']}, "

@@ -70,8 +70,10 @@ def calibrate_match(pairs, pages, old_pairs, model_dir):
     model = JourneyModel.load(model_dir)
     mm = calibrate(pairs, pages, model, old_pairs)
     emb = model.meta.get("embedder") or "none"
-    path = write_match_model(mm, emb, {"fitted_on": f"{pairs} (split=fit)" + (f" + {old_pairs}" if old_pairs else ""),
-                                       "measured_on": f"{pairs} (split=heldout)"})
+    path = write_match_model(mm, emb, {"fitted_on": f"{pairs} (split=fit) + corpora/matching/actions (split=fit)"
+                                                    + (f" + {old_pairs}" if old_pairs else ""),
+                                       "measured_on": f"{pairs} (split=heldout); heldout_actions: corpora/matching/actions "
+                                                      "(split=heldout)"})
     click.echo(json.dumps({emb: mm.to_dict()}, indent=2))
     click.echo(f"wrote {path}")
 

@@ -240,23 +240,30 @@ def content_langs(inv: pd.DataFrame) -> list[str]:
     (a re-run over the same content reads it back instead of scanning every body again)."""
     langs = [l if l in ("fr", "en") else None for l in inv["lang"]]
     todo = [i for i, l in enumerate(langs) if l is None]
-    if not todo:
-        return langs
+    if todo:
+        found = detected_langs([f"{inv.title.iat[i]} {inv.body.iat[i]}" for i in todo])
+        for i, lg in zip(todo, found):
+            langs[i] = lg
+    return langs
+
+
+def detected_langs(texts: list[str]) -> list[str]:
+    """:func:`~contentplan.model.lang.detect_lang` of each text, remembered in the on-disk cache."""
     from .model.embedders import cache_store, row_cache_enabled
-    texts = [f"{inv.title.iat[i]} {inv.body.iat[i]}" for i in todo]
-    cache = cache_store() if row_cache_enabled() else None
+    cache = cache_store() if row_cache_enabled() and texts else None
     codes = ("fr", "en", "other")
     hits = cache.get_many("lang-v1", texts, 1) if cache else {}
+    out: list[str] = [""] * len(texts)
     new = {}
-    for k, i in enumerate(todo):
+    for k, text in enumerate(texts):
         if k in hits and 0 <= int(hits[k][0]) < len(codes):
-            langs[i] = codes[int(hits[k][0])]
+            out[k] = codes[int(hits[k][0])]
         else:
-            langs[i] = detect_lang(texts[k])
-            new[k] = codes.index(langs[i])
+            out[k] = detect_lang(text)
+            new[k] = codes.index(out[k])
     if cache and new:
         cache.put_many("lang-v1", [texts[k] for k in new], np.array([[v] for v in new.values()], dtype=np.float32))
-    return langs
+    return out
 
 
 # ----------------------------------------------------------------------------- interactions

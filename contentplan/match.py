@@ -40,14 +40,17 @@ MODEL_FILE = "match_model.json"           # fusion weights, answered calibration
 PRECISIONS = ("high", "balanced", "recall")
 DEFAULT_PRECISION = "balanced"
 FEATURES = ("cos", "cos_mean", "bm25_body", "bm25_passage", "bm25_title", "bm25_slug", "bm25_prefix",
-            "coverage", "missing", "same_lang", "cos_gap", "bm25_gap", "stage_fit", "format_fit", "price_gap")
+            "coverage", "missing", "same_lang", "cos_gap", "bm25_gap", "stage_fit", "format_fit", "price_gap",
+            "action_gap")
 # What P(answered) reads of the best page, besides its score and its margin over the second page.
 # same_lang: word coverage means little across languages, and the fit gives a page in the other
 # language back what its missing words take away (held-out F1 0.792 with it, 0.764 without).
 # price_gap: the question asks what something costs and the page states no price (no amount with a
 # currency or per month): on the real pair set's 33 price questions such a page answered 6 of 97
 # candidates, a page with a price 7 of 23 (see PRICE_WORDS, _PRICE).
-ANSWER_FEATURES = ("coverage", "same_lang", "price_gap")
+# action_gap: the question asks for an action (a demo, a trial, a quote, to be contacted) and the page
+# offers none that serves it (see ACTIONS): "demande de démo" is not answered by the pricing page.
+ANSWER_FEATURES = ("coverage", "same_lang", "price_gap", "action_gap")
 ANSWER_INPUTS = ("score", "margin", *ANSWER_FEATURES)
 K1, B = 1.2, 0.75
 SAME_LANG_TIE = 0.01  # see fit_match_model
@@ -62,6 +65,62 @@ PRICE_WORDS = frozenset("price prix cost cout coute coutent tarif pricing fee de
 # nor a bare "per user".
 _PRICE = re.compile(r"\d[\d\s.,]*\s?(?:€|\$|£|eur\b|euros?\b|usd\b|dollars?\b|k€)|(?:€|\$|£)\s?\d|"
                     r"\d\s?(?:/|per |par )(?:mo|month|mois|an|year|user|utilisateur|seat)\b", re.I)
+
+# Actions a question may ask for, and what a page offering them says (both on folded text: lower
+# case, no accents). A question asks for an action with these words; a page offers it with a call to
+# action, a form or an address (its title, text and URL are read). ACCEPT: the offers that serve
+# each request (a quote request is served by a quote form or by a sales contact).
+ACTIONS = ("demo", "trial", "quote", "contact")
+_ASKS = {
+    "demo": r"\bdemos?\b|\bdemonstration\b|walk (?:me|us) through",
+    "trial": r"\btrial\b|essai gratuit|(?:try|test|tester|essayer)\b(?:\W+\w+){0,3}?\W+(?:free|gratuit\w*)|"
+             # "sign up" asked for, not as a circumstance ("… when I sign up for their newsletter")
+             r"(?<!when i )(?<!when you )(?<!after i )(?<!once i )(?<!if i )(?<!before i )\bsign ?up\b|"
+             r"create (?:an |my )?account|creer (?:un |mon )?compte",
+    "quote": r"(?:request|get|ask for|need|demande[rz]?|obtenir)\W+(?:\w+\W+){0,2}?(?:quote|estimate|devis)\b|"
+             r"devis gratuit|free (?:quote|estimate)",
+    "contact": r"\bcontact(?:er|ez)?\b|\bjoindre\b|\brappele\w*|\brappeler\b|call (?:me|us)\b|call ?back|"
+               r"talk to\b|speak (?:to|with)\b|parler (?:a|avec) (?:un|une|quelqu)|prendre (?:un )?rendez-vous|\brdv\b|"
+               r"book (?:an )?appointment|phone number|numero de telephone",
+}
+_OFFERS = {
+    "demo": r"(?:book|request|schedule|get|see|ask for|reserve[rz]?|demande[rz]?|planifie[rz]?)\W+(?:\w+\W+){0,3}?demo\b|"
+            r"\bdemos? (?:are|is|run|last)\b|demo (?:gratuite|personnalisee|en ligne)|\brequest demo\b",
+    "trial": r"free trial|essai gratuit|(?:try|test|essaye[rz]?|teste[rz]?)\b(?:\W+\w+){0,3}?\W+(?:free|gratuit\w*)|"
+             r"\bsign ?up\b|create (?:your|an) account|cre(?:ez|er) (?:un |votre )?compte|inscrivez|no credit card|"
+             r"sans carte bancaire",
+    "quote": r"(?:request|get|ask for|demande[rz]?|obtenir|obtenez|recevez|receive)\W+(?:\w+\W+){0,3}?(?:quote|devis|estimate)\b|"
+             r"devis gratuit|free (?:quote|estimate)",
+    "contact": r"contact (?:us|sales|our)\b|contactez|nous contacter|formulaire de contact|contact form|get in touch|"
+               r"talk to (?:our|sales|us)\b|call us\b|appelez-nous|nous appeler|vous rappel\w*|etre rappele|"
+               r"[\w.+-]+@[\w-]+\.[a-z]{2,}",
+}
+ACCEPT = {"demo": ("demo",), "trial": ("trial",), "quote": ("quote", "contact"), "contact": ("contact",)}
+_ASK_RE = {a: re.compile(r, re.I) for a, r in _ASKS.items()}
+_OFFER_RE = {a: re.compile(r, re.I) for a, r in _OFFERS.items()}
+
+
+_NOT_ASKED = re.compile(r"\b(?:without|sans|no need to|pas besoin de|rather than|plutot que)\b(?:\W+\w+){0,3}\W*$")
+
+
+def asked_actions(text: str) -> list[str]:
+    """The actions of :data:`ACTIONS` a question asks for ("book a demo" -> ["demo"]; not "… without
+    having to talk to sales")."""
+    f = fold(text)
+    return [a for a in ACTIONS if any(not _NOT_ASKED.search(f[:m.start()]) for m in _ASK_RE[a].finditer(f))]
+
+
+def offered_actions(text: str) -> list[str]:
+    """The actions of :data:`ACTIONS` a page offers (a call to action, a form, an address)."""
+    f = fold(text)
+    return [a for a in ACTIONS if _OFFER_RE[a].search(f)]
+
+
+def _served(offers: np.ndarray) -> np.ndarray:
+    """(pages, actions) 1 where the page's offers serve a request for that action (:data:`ACCEPT`)."""
+    accept = np.array([[b in ACCEPT[a] for b in ACTIONS] for a in ACTIONS], dtype=np.float32)
+    return (offers @ accept.T > 0).astype(np.float32)
+
 
 PREFIX = 5             # the prefix field: words cut to 5 letters, to meet cognates across FR/EN (conférence ~ conference)
 _WORD = re.compile(r"[^\W_]+")
@@ -190,6 +249,7 @@ class PageIndex:
     vec_segments: list = field(repr=False, default_factory=list)     # see _segments (passage vectors)
     text_segments: list = field(repr=False, default_factory=list)    # see _segments (passage texts)
     has_price: np.ndarray | None = field(repr=False, default=None)    # (pages,) 1 where the page states a price
+    serves_action: np.ndarray | None = field(repr=False, default=None)  # (pages, ACTIONS) see _served
 
     @property
     def n(self) -> int:
@@ -243,7 +303,9 @@ def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves
                      serves if serves is not None else np.zeros((n, width)), vocab, fields, ptoks, page_toks,
                      passage_page, D, presence, None if langs is None else np.asarray(langs, dtype=object),
                      _segments(owner), _segments(passage_page),
-                     np.array([bool(_PRICE.search(f"{t} {b}")) for t, b in zip(titles, bodies)], dtype=np.float32))
+                     np.array([bool(_PRICE.search(f"{t} {b}")) for t, b in zip(titles, bodies)], dtype=np.float32),
+                     _served(np.array([[a in offered_actions(f"{t} {b} {slug_text(u)}") for a in ACTIONS]
+                                       for t, b, u in zip(titles, bodies, urls)], dtype=np.float32).reshape(n, len(ACTIONS))))
 
 
 def _segments(owner: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -282,6 +344,7 @@ class Queries:
     proba: np.ndarray | None
     lang: np.ndarray | None
     asks_price: np.ndarray | None = None      # (n_q,) 1 where the question asks for a price
+    asks_action: np.ndarray | None = None     # (n_q, ACTIONS) 1 where the question asks for that action
 
     def __len__(self) -> int:
         return len(self.unk_w)
@@ -290,10 +353,14 @@ class Queries:
         return Queries(self.Qw[sl], self.unk_w[sl], self.Qp[sl], self.unk_p[sl], self.word_ids[sl],
                        None if self.vec is None else self.vec[sl], None if self.proba is None else self.proba[sl],
                        None if self.lang is None else self.lang[sl],
-                       None if self.asks_price is None else self.asks_price[sl])
+                       None if self.asks_price is None else self.asks_price[sl],
+                       None if self.asks_action is None else self.asks_action[sl])
 
 
-def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=None, lang=None) -> Queries:
+def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=None, lang=None,
+                   texts: list[str] | None = None) -> Queries:
+    """The questions' query matrices against ``index``; ``texts`` (the questions as written) tell
+    which ask for an action (:func:`asked_actions`; None: none does)."""
     from scipy import sparse
     shape_v = max(len(index.vocab.ids), 1)
 
@@ -311,7 +378,9 @@ def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=
     Qp, unk_p, _ = matrix([prefixes(t) for t in q_tokens])
     return Queries(Qw, unk_w, Qp, unk_p, ids, None if vec is None else np.asarray(vec, dtype=np.float32), proba,
                    None if lang is None else np.asarray(lang, dtype=object),
-                   np.array([bool(PRICE_WORDS.intersection(t)) for t in q_tokens], dtype=np.float32))
+                   np.array([bool(PRICE_WORDS.intersection(t)) for t in q_tokens], dtype=np.float32),
+                   None if texts is None else
+                   np.array([[a in asked_actions(t) for a in ACTIONS] for t in texts], dtype=np.float32).reshape(-1, len(ACTIONS)))
 
 
 def _page_max_cos(index: PageIndex, Qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -379,6 +448,9 @@ def feature_arrays(index: PageIndex, q: Queries) -> tuple[dict, np.ndarray]:
         F["bm25_gap"] = body - body.max(1, keepdims=True)
     if q.asks_price is not None and index.has_price is not None:
         F["price_gap"] = (q.asks_price[:, None] * (1.0 - index.has_price[None, :])).astype(np.float32)
+    if q.asks_action is not None and index.serves_action is not None:
+        asks = q.asks_action.any(1)
+        F["action_gap"] = (asks[:, None] & (q.asks_action @ index.serves_action.T == 0)).astype(np.float32)
     if q.proba is not None and index.page_proba.shape[1] == q.proba.shape[1]:
         F["stage_fit"] = (q.proba @ index.page_proba.T).astype(np.float32)
         F["format_fit"] = (q.proba @ index.serves.T).astype(np.float32)
@@ -411,8 +483,9 @@ class MatchModel:
     @classmethod
     def from_dict(cls, d: dict) -> MatchModel:
         cal = d["calibration"]
-        return cls({f: float(d["weights"][f]) for f in FEATURES}, float(d["bias"]),
-                   {f: float(cal["weights"][f]) for f in ANSWER_INPUTS}, float(cal["bias"]),
+        # A feature added after the model was fitted weighs nothing (the model predates it).
+        return cls({f: float(d["weights"].get(f, 0.0)) for f in FEATURES}, float(d["bias"]),
+                   {f: float(cal["weights"].get(f, 0.0)) for f in ANSWER_INPUTS}, float(cal["bias"]),
                    {k: float(v) for k, v in d["thresholds"].items()},
                    {k: v for k, v in d.items() if k not in ("weights", "bias", "calibration", "thresholds", "features")})
 
@@ -535,6 +608,20 @@ def _short(text: str, limit: int = 160) -> str:
     return s if len(s) <= limit else s[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def page_reach(index: PageIndex, q_vec) -> np.ndarray:
+    """(pages,) the best cosine of any question to each page: :attr:`MatchResult.reach` alone, computed
+    on the same chunks as :func:`match_questions` (so the same floats) without the other features."""
+    reach = np.zeros(index.n)
+    if q_vec is None or not index.n:
+        return reach
+    Qv = np.asarray(q_vec, dtype=np.float32)
+    for start in range(0, len(Qv), CHUNK):
+        cos, _ = _page_max_cos(index, Qv[start:start + CHUNK])
+        if cos.size:
+            np.maximum(reach, cos.max(0), out=reach)
+    return reach
+
+
 def match_questions(index: PageIndex, questions: list[str], q_vec, q_proba, model: MatchModel,
                     q_lang=None, explain: bool = True) -> MatchResult:
     """The best page of ``index`` for each question, its fused score and P(answered), and why.
@@ -553,7 +640,7 @@ def match_questions(index: PageIndex, questions: list[str], q_vec, q_proba, mode
     if not n_q or not index.n:
         return MatchResult(best, score, p, cosb, reach, terms, passage, top3)
     q_tokens = [tokens(q) for q in questions]
-    queries = encode_queries(index, q_tokens, q_vec, q_proba, q_lang)
+    queries = encode_queries(index, q_tokens, q_vec, q_proba, q_lang, texts=list(questions))
     for start in range(0, n_q, CHUNK):
         sl = slice(start, start + CHUNK)
         F, ST = feature_arrays(index, queries[sl])
@@ -647,11 +734,30 @@ def operating_points(p: np.ndarray, ok: np.ndarray, n_answerable: int) -> dict:
     return {"high": mid(hi), "balanced": mid(bal), "recall": mid(lo)}
 
 
-def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, l2: float = 1.0) -> MatchModel:
-    """Fit the ranking weights and the answered calibration.
+# Features fitted apart (see fit_match_model): the action check's weights come from the written
+# action-request set, which the real pair set's weights should not be moved by.
+APART = ("action_gap",)
 
-    ``groups``: one (X, answering) per labeled question, X its (pages, features) array against its
-    own inventory, ``answering`` the set of page indexes that answer it (empty: unanswered)."""
+
+def _logistic_offset(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float = 1.0, sample_weight=None,
+                     iters: int = 50) -> float:
+    """The weight of one feature ``x`` in a logistic regression whose other terms are fixed (``offset``,
+    their logit), L2-regularised, by Newton steps."""
+    x, y, offset = (np.asarray(v, dtype=np.float64) for v in (x, y, offset))
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(offset + w * x, -30, 30)))
+        step = (float((sw * (p - y) * x).sum()) + l2 * w) / (float((sw * p * (1 - p) * x * x).sum()) + l2)
+        w -= step
+        if abs(step) < 1e-10:
+            break
+    return w
+
+
+def _candidates(groups, candidates: int):
+    """(rows, labels, per-question weights) of the ranking fit: each answerable question's best
+    ``candidates`` pages by cosine + BM25, and its answering pages."""
     rows, ys = [], []
     for X, pos in groups:
         if not pos:
@@ -664,22 +770,63 @@ def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, 
     Xr, yr = np.vstack(rows), np.concatenate(ys)
     # Each question weighs the same, however many candidates it has.
     sw = np.concatenate([np.full(len(y), 1.0 / len(y)) for y in ys])
+    return Xr, yr, sw * len(yr) / sw.sum()
+
+
+def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, l2: float = 1.0,
+                    extra: list[tuple[np.ndarray, set]] = ()) -> MatchModel:
+    """Fit the ranking weights and the answered calibration.
+
+    ``groups``: one (X, answering) per labeled question, X its (pages, features) array against its
+    own inventory, ``answering`` the set of page indexes that answer it (empty: unanswered).
+    ``extra``: more labeled questions (the written action-request set) that teach only the weights
+    of the :data:`APART` features. Every other weight, and the operating points, are fitted on
+    ``groups`` with those features held at 0; then each apart feature's ranking and calibration
+    weight is fitted on ``groups`` + ``extra`` with the others fixed, so a small written set teaches
+    what it was written for without moving what the real pairs fitted."""
+    apart = [FEATURES.index(f) for f in APART]
+
+    def held(gs):
+        out = []
+        for X, pos in gs:
+            X = X.copy()
+            X[..., apart] = 0.0
+            out.append((X, pos))
+        return out
+    base = held(groups)
+    Xr, yr, sw = _candidates(base, candidates)
     # The ranking learns no language preference: the pair set's cross-lingual questions were written
     # in the other language on purpose, which would teach it to prefer the other language's page.
     # A same-language page only wins a tie (a page and its translation), by SAME_LANG_TIE.
-    ranked = [k for k, f in enumerate(FEATURES) if f != "same_lang"]
-    coef, bias = _logistic(Xr[:, ranked], yr, l2=l2, sample_weight=sw * len(yr) / sw.sum())
+    ranked = [k for k, f in enumerate(FEATURES) if f != "same_lang" and f not in APART]
+    coef, bias = _logistic(Xr[:, ranked], yr, l2=l2, sample_weight=sw)
     weights = dict.fromkeys(FEATURES, SAME_LANG_TIE)
+    weights.update(dict.fromkeys(APART, 0.0))
     weights.update(zip((FEATURES[k] for k in ranked), coef.tolist()))
     m = MatchModel(weights, bias, {f: 0.0 for f in ANSWER_INPUTS}, 0.0, {})
+    A, ok = answer_table(m, base)
+    cols = [j for j, f in enumerate(ANSWER_INPUTS) if f not in APART]
+    w, b = _logistic(A[:, cols], ok.astype(float), l2=1e-3)
+    answer = dict.fromkeys(ANSWER_INPUTS, 0.0)
+    answer.update(zip((ANSWER_INPUTS[j] for j in cols), w.tolist()))
+    for name in ("score", "coverage"):
+        if answer[name] <= 0:    # P must rise with the score and the words found: a set that says otherwise is not to be trusted
+            raise ValueError(f"answered calibration gives {name} a weight of {answer[name]:.3f} (<= 0); more labeled pairs are needed")
+    m.answer_weights, m.answer_bias = answer, b
+    everything = list(groups) + list(extra)
+    for f in APART:
+        k = FEATURES.index(f)
+        Xa, ya, swa = _candidates(everything, candidates)
+        m.weights[f] = _logistic_offset(Xa[:, k], ya, m.score(Xa), l2=l2, sample_weight=swa)
+        A, ok = answer_table(m, everything)
+        j = ANSWER_INPUTS.index(f)
+        logit = A @ np.array([m.answer_weights[g] for g in ANSWER_INPUTS]) + m.answer_bias
+        m.answer_weights[f] = _logistic_offset(A[:, j], ok.astype(float), logit, l2=l2)
     A, ok = answer_table(m, groups)
-    w, b = _logistic(A, ok.astype(float), l2=1e-3)
-    for k, name in ((0, "score"), (ANSWER_INPUTS.index("coverage"), "coverage")):
-        if w[k] <= 0:    # P must rise with the score and the words found: a set that says otherwise is not to be trusted
-            raise ValueError(f"answered calibration gives {name} a weight of {w[k]:.3f} (<= 0); more labeled pairs are needed")
-    m.answer_weights, m.answer_bias = dict(zip(ANSWER_INPUTS, w.tolist())), b
     m.thresholds = operating_points(m.p_answered(A), ok, sum(bool(pos) for _, pos in groups))
     m.info = {"n_questions": len(groups), "n_answerable": int(sum(bool(pos) for _, pos in groups))}
+    if extra:
+        m.info.update({"n_extra_questions": len(extra), "extra_fits": list(APART)})
     return m
 
 

@@ -115,7 +115,7 @@ def test_calibrated_probability_is_monotone_in_score():
     m = _shipped()
     A = np.zeros((50, len(ANSWER_INPUTS)))
     A[:, 0] = np.linspace(-6, 6, 50)
-    A[:, 2:] = [0.6, 1.0, 0.0]                                                    # coverage, same language, no price gap
+    A[:, 2:] = [0.6, 1.0, 0.0, 0.0]                                    # coverage, same language, no price gap, no action gap
     p = m.p_answered(A)
     assert np.all(np.diff(p) > 0) and 0 < p[0] < p[-1] < 1
 
@@ -135,7 +135,9 @@ def _synthetic_groups(n=300, pages=20, seed=0):
     rnd = np.random.default_rng(seed)
     groups = []
     for i in range(n):
-        X = rnd.normal(0, 0.1, (pages, len(FEATURES))).astype(np.float32)
+        # The first 15 features' noise, as drawn before the action check (16th) was added: 0 for it.
+        X = np.zeros((pages, len(FEATURES)), dtype=np.float32)
+        X[:, :15] = rnd.normal(0, 0.1, (pages, 15))
         X[:, FEATURES.index("same_lang")] = 1.0
         pos = set()
         if i % 3:

@@ -143,7 +143,8 @@ class JourneyModel:
             out[idx[k]] = v
         if todo:
             rows = [idx[k] for k in todo]
-            p = self._proba([texts[i] for i in rows], None if vectors is None else vectors[rows])
+            # float32, as the cache stores them: a re-run reads back exactly what this run returns.
+            p = self._proba([texts[i] for i in rows], None if vectors is None else vectors[rows]).astype(np.float32)
             out[rows] = p
             if cache:
                 cache.put_many(ns, [texts[i] for i in rows], p.astype(np.float32))
@@ -219,6 +220,9 @@ class JourneyModel:
                 whole = np.vstack([whole_hits[j] for j in range(len(docs))]).astype(np.float64) if docs else None
                 return probs, whole
         probs, whole = self._document_probas(batch, vecs, plan)
+        # float32, as the cache stores them: a re-run reads back exactly what this run returns.
+        probs = probs.astype(np.float32).astype(np.float64)
+        whole = None if whole is None else whole.astype(np.float32).astype(np.float64)
         if cache and batch:
             cache.put_many(f"proba:{self.fingerprint}", batch, probs.astype(np.float32))
             if whole is not None:

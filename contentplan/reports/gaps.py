@@ -40,6 +40,7 @@ from ..errors import InputError
 from ..inputs import (
     content_formats,
     content_langs,
+    detected_langs,
     read_content_carry,
     read_questions_carry,
     source_list,
@@ -54,11 +55,10 @@ from ..match import (
     doc_vectors,
     lexical_embed,
     match_model_for,
-    match_questions,
 )
-from ..model.lang import detect_lang
 from ..model.pipeline import JourneyModel
 from ..stopwords import STOP_WORDS as _STOP
+from .warm import cached_labels, index_fingerprint, match_questions_cached
 
 ALL_PERSONAS = "all"
 
@@ -172,7 +172,7 @@ def gap_report(content, questions, personas=None, scheme: str | Scheme = DEFAULT
     qdf, q_vec, q_proba = _classify_questions(m, sch, qs)
     _personas(qdf, content, qs, inv, docs, plist, m, q_vec, persona_threshold)
     say("matching questions to content pages")
-    match_vec = _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold)
+    match_vec = _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold, m)
     personas_axis = [p.id for p in plist] + ([UNASSIGNED] if plist else []) if plist else [ALL_PERSONAS]
     gaps = _cells(qdf, content, sch, personas_axis)
     say("clustering unanswered questions into topics")
@@ -275,7 +275,7 @@ def _classify_questions(m: JourneyModel, sch: Scheme, qs: pd.DataFrame):
     q_proba = m.short_proba(q_texts, q_vec)
     q_dec = sch.decide(q_proba, m.min_confidence)
     qdf = pd.DataFrame({
-        "question": q_texts, "lang": [detect_lang(t) for t in q_texts],
+        "question": q_texts, "lang": detected_langs(q_texts),
         "stage": q_dec.stage,
         "confidence": np.round(q_dec.confidence, 4),
         "canonical_stage": q_dec.canonical,
@@ -311,7 +311,8 @@ def content_personas(content, inv, docs, plist: list[Persona], matcher: PersonaM
     content["persona_source"] = c_source
 
 
-def _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold: float) -> np.ndarray:
+def _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, threshold: float,
+           model: JourneyModel | None = None) -> np.ndarray:
     """Match step (columns added in place): each question's best page of any stage by
     :func:`contentplan.match.match_questions`, P(answered) and whether it clears ``threshold``; each
     page's reach and the questions it answers. Returns the question vectors the matching used."""
@@ -319,8 +320,14 @@ def _match(qdf, content, inv, docs, c_proba, q_vec, q_proba, match_model, thresh
     langs_c = content.lang.tolist()
     # An n-gram-only model has no embeddings: questions and pages are compared with lexical vectors.
     match_vec = q_vec if q_vec is not None else lexical_embed(q_texts)
-    index = page_index(content, inv, docs, c_proba, embeds=q_vec is not None)
-    res = match_questions(index, q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist())
+    embeds = q_vec is not None
+    # A re-run over the same inventory reads each question's match back from the cache (see warm.py);
+    # the index is only built when some question must be matched.
+    model_key = f"{model.fingerprint}\x00{model.meta.get('embedder')}" if model is not None and model.fingerprint else None
+    fingerprint = index_fingerprint(inv, content, docs, c_proba, embeds, match_model, model_key)
+    res = match_questions_cached(lambda: page_index(content, inv, docs, c_proba, embeds=embeds), fingerprint, len(inv),
+                                 q_texts, match_vec, q_proba, match_model, q_lang=qdf.lang.tolist(),
+                                 by_model=model_key is not None)
     best_piece = res.best_page
     found = best_piece >= 0
     qdf["similarity"] = np.round(res.cos, 4)
@@ -540,7 +547,8 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
     members = []
     for (stage, persona), idx in qdf.loc[un].groupby(["stage", "persona"], sort=False).groups.items():
         idx = np.array(sorted(idx))
-        labels = (cluster or _cluster)(vecs[idx])
+        # A re-run reads an unchanged cell's topics back from the cache (no scikit-learn import, no clustering).
+        labels = cluster(vecs[idx]) if cluster else cached_labels(vecs[idx], _cluster, __file__)
         for k in sorted(set(labels)):
             members.append((stage, persona, idx[labels == k]))
     members = _merge_topics(members, vecs)
@@ -553,16 +561,21 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
             "stage": qdf.best_match_stage.to_numpy(dtype=object), "sim": qdf.similarity.to_numpy(dtype=float),
             "p": qdf.p_answered.to_numpy(dtype=float)}
     total = float(qdf.weight[_counted(qdf)].sum()) or 1.0
+    # The questions' columns as plain arrays too (row positions: ``mem`` indexes ``vecs`` the same way).
+    q_text = qdf.question.to_numpy(dtype=object)
+    q_lang = qdf.lang.to_numpy(dtype=object)
+    q_weight = qdf.weight.to_numpy(dtype=float)
+    topics = qdf.topic.to_numpy(dtype=object).copy()
     for stage, persona, mem in members:
-        demand = float(qdf.weight[mem].sum())
+        demand = float(np.nansum(q_weight[mem]))   # as pandas sums: NaN skipped
         centroid = vecs[mem].mean(0)
         centroid = centroid / (np.linalg.norm(centroid) or 1.0)
         central = vecs[mem] @ centroid
         order = np.argsort(-central, kind="stable")
-        name = topic_label(qdf.question[mem].tolist(), central, qdf.lang[mem].tolist(), lang)
-        qdf.loc[mem, "topic"] = name
-        reps = [qdf.question[mem[i]] for i in order[:5]]
-        langs = sorted(set(qdf.lang[mem]) - {"other"})
+        name = topic_label(q_text[mem].tolist(), central, q_lang[mem].tolist(), lang)
+        topics[mem] = name
+        reps = [q_text[mem[i]] for i in order[:5]]
+        langs = sorted(set(q_lang[mem]) - {"other"})
         c = cell.get((stage, persona))
         missing = [f for f in (c.formats_missing.split(", ") if c and c.formats_missing else [])]
         rec = missing or list(sch.stage(stage).formats)
@@ -587,6 +600,7 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
                "cell_pieces": int(c.supply) if c else 0, "cell_coverage": float(c.coverage) if c else float("nan")}
         row["why"] = brief_why(row, lab, threshold)
         rows.append(row)
+    qdf["topic"] = topics
     cols = ["topic", "stage", "persona", "recommended_formats", "n_questions", "demand", "demand_share", "languages",
             "representative_questions", "closest_content", "closest_content_url", "closest_content_stage",
             "closest_similarity", "closest_p_answered", "cell_pieces", "cell_coverage", "why"]

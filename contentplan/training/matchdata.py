@@ -61,13 +61,18 @@ def page_slug(source: str) -> str:
 
 def load_site(pages_file: str | Path, model) -> Site:
     """Classify and index every page of one realtext pages file with ``model`` (a JourneyModel)."""
-    from ..domain.formats import detect_format
-    from ..domain.schemes import formats, model_labels
     d = pd.read_csv(pages_file, dtype=str, keep_default_na=False)
     titles = d.title.tolist()
     bodies = [t[len(ti) + 2:] if t.startswith(ti + ". ") else t for t, ti in zip(d.text, titles)]
-    urls = [page_slug(s) for s in d.source]
-    langs = d.lang.tolist()
+    return index_site(Path(pages_file).name, d.id.tolist(), titles, bodies, [page_slug(s) for s in d.source],
+                      d.lang.tolist(), model)
+
+
+def index_site(name: str, ids: list[str], titles: list[str], bodies: list[str], urls: list[str], langs: list[str],
+               model) -> Site:
+    """Classify and index pages as the gap report does (passages, vectors, stage, format)."""
+    from ..domain.formats import detect_format
+    from ..domain.schemes import formats, model_labels
     docs = model.documents(list(zip(titles, bodies)), langs, urls=urls)
     proba = np.vstack([doc.proba for doc in docs])
     labels = model_labels()
@@ -80,7 +85,7 @@ def load_site(pages_file: str | Path, model) -> Site:
     vectors = [doc.vectors for doc in docs] if model.estimator.embedder else None
     index = build_index(titles, bodies, urls, [doc.passages or [t] for doc, t in zip(docs, titles)], vectors, proba, serves,
                         langs)
-    return Site(Path(pages_file).name, d.id.tolist(), langs, index)
+    return Site(name, list(ids), list(langs), index)
 
 
 def question_arrays(model, questions: list[str]):
@@ -93,7 +98,8 @@ def question_arrays(model, questions: list[str]):
 
 def site_features(site: Site, questions: list[str], q_vec, q_proba, q_lang=None) -> np.ndarray:
     """(n_q, pages, features) for questions of one site."""
-    return features(site.index, encode_queries(site.index, [tokens(q) for q in questions], q_vec, q_proba, q_lang))[0]
+    return features(site.index, encode_queries(site.index, [tokens(q) for q in questions], q_vec, q_proba, q_lang,
+                                               texts=list(questions)))[0]
 
 
 def fit_groups(pairs_dir: str | Path, pages_dir: str | Path, model, split: str = "fit") -> list[tuple[np.ndarray, set]]:
@@ -127,8 +133,52 @@ def old_pairs_groups(pairs_file: str | Path, model) -> list[tuple[np.ndarray, se
                         None if vec is None else [v[None, :] for v in vec], proba, np.zeros_like(proba),
                         [page_lang[p] for p in pages])
     texts = [r["question"] for r in rows]
-    X = features(index, encode_queries(index, [tokens(t) for t in texts], *question_arrays(model, texts)))[0]
+    X = features(index, encode_queries(index, [tokens(t) for t in texts], *question_arrays(model, texts), texts=texts))[0]
     return [(X[i], {pid[(r["title"], r["passage"])]} if r["answered"] else set()) for i, r in enumerate(rows)]
+
+
+ACTION_DIR = Path("corpora/matching/actions")
+
+
+def action_sites(actions_dir: str | Path = ACTION_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pages, questions) of the action-request set (``corpora/matching/actions/``: written pages of
+    five small sites, and questions asking for a demo, a trial, a quote or a call, with the pages
+    that answer them)."""
+    d = Path(actions_dir)
+    for name in ("pages.csv", "questions.csv"):
+        if not (d / name).exists():
+            raise InputError(f"{d / name}: not found; the action-request set is pages.csv + questions.csv in {d}")
+    pages = pd.read_csv(d / "pages.csv", dtype=str, keep_default_na=False)
+    qs = pd.read_csv(d / "questions.csv", dtype=str, keep_default_na=False)
+    unknown = {p for a in qs.answering for p in a.split("|") if p} - set(pages.id)
+    if unknown:
+        raise InputError(f"{d / 'questions.csv'}: answering page(s) {', '.join(sorted(unknown))} not in pages.csv")
+    return pages, qs
+
+
+def action_records(model, actions_dir: str | Path = ACTION_DIR) -> list[dict]:
+    """One record per question of the action-request set: its (pages, features) array against its
+    own site, the answering page indexes, its split, language and text."""
+    pages, qs = action_sites(actions_dir)
+    out = []
+    for site_name, ps in pages.groupby("site", sort=True):
+        site = index_site(site_name, ps.id.tolist(), ps.title.tolist(), ps.body.tolist(), ps.url.tolist(),
+                          ps.lang.tolist(), model)
+        q = qs[qs.site == site_name]
+        if q.empty:
+            continue
+        texts = q.question.tolist()
+        X = site_features(site, texts, *question_arrays(model, texts))
+        pos_of = {pid: k for k, pid in enumerate(site.ids)}
+        for i, r in enumerate(q.itertuples()):
+            out.append({"qid": r.qid, "file": f"actions:{site_name}", "split": r.split, "lang": r.lang, "question": r.question,
+                        "X": X[i], "pos": {pos_of[p] for p in r.answering.split("|") if p}, "page_langs": site.langs})
+    return out
+
+
+def action_groups(model, split: str = "fit", actions_dir: str | Path = ACTION_DIR) -> list[tuple[np.ndarray, set]]:
+    """(features, answering page indexes) of each action-request question of ``split``."""
+    return [(r["X"], r["pos"]) for r in action_records(model, actions_dir) if r["split"] == split]
 
 
 def heldout_figures(m, groups) -> dict:
@@ -150,13 +200,21 @@ def heldout_figures(m, groups) -> dict:
     return out
 
 
-def calibrate(pairs_dir: str | Path, pages_dir: str | Path, model, old_pairs: str | Path | None = None):
+def calibrate(pairs_dir: str | Path, pages_dir: str | Path, model, old_pairs: str | Path | None = None,
+              actions_dir: str | Path | None = ""):
     """Fit the shipped match model on the fit split of the real pair set (plus the old pairs when
-    given) and record its figures on the held-out split (``info["heldout"]``)."""
+    given), its action check also on the fit split of the action-request set (``actions_dir``, by
+    default ``actions/`` beside ``pairs_dir``; None: left out), and record its figures on the held-out splits (``info["heldout"]``:
+    real pages; ``info["heldout_actions"]``)."""
     from ..match import fit_match_model
+    if actions_dir == "":
+        actions_dir = Path(pairs_dir).parent / "actions"
     groups = fit_groups(pairs_dir, pages_dir, model)
     if old_pairs:
         groups += old_pairs_groups(old_pairs, model)
-    m = fit_match_model(groups)
+    # The written action-request set teaches the action check alone (see fit_match_model's extra).
+    m = fit_match_model(groups, extra=action_groups(model, "fit", actions_dir) if actions_dir else ())
     m.info["heldout"] = heldout_figures(m, fit_groups(pairs_dir, pages_dir, model, split="heldout"))
+    if actions_dir:
+        m.info["heldout_actions"] = heldout_figures(m, action_groups(model, "heldout", actions_dir))
     return m

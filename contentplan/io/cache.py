@@ -179,15 +179,7 @@ class EmbeddingCache:
         :meth:`get_text` for many texts in a few queries."""
         try:
             keys = [self.key(namespace, t) for t in texts]
-            found: dict[bytes, str] = {}
-            stale = []
-            db = self._conn()
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                for k, v, t in db.execute(f"SELECT k, v, t FROM txt WHERE k IN ({','.join('?' * len(chunk))})", chunk):
-                    found[k] = v
-                    stale.append((k, t))
-            self._touch("txt", stale)
+            found = dict(self._select("txt", keys))
             return {i: found[k] for i, k in enumerate(keys) if k in found}
         except (sqlite3.Error, OSError) as err:
             self._fail(err)
@@ -214,18 +206,8 @@ class EmbeddingCache:
         """The stored vectors of the texts found, by position (empty when the cache fails)."""
         try:
             keys = [self.key(embedder, t) for t in texts]
-            found: dict[bytes, np.ndarray] = {}
-            stale = []
-            db = self._conn()
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                q = f"SELECT k, v, t FROM emb WHERE k IN ({','.join('?' * len(chunk))})"
-                for k, v, t in db.execute(q, chunk):
-                    vec = np.frombuffer(v, dtype=np.float32)
-                    if vec.shape[0] == dim:
-                        found[k] = vec
-                        stale.append((k, t))
-            self._touch("emb", stale)
+            rows = self._select("emb", keys, lambda v: len(v) == 4 * dim)   # float32 vectors of this size
+            found = {k: np.frombuffer(v, dtype=np.float32) for k, v in rows}
             return {i: found[k] for i, k in enumerate(keys) if k in found}
         except (sqlite3.Error, OSError) as err:
             self._fail(err)
@@ -243,6 +225,20 @@ class EmbeddingCache:
             self._fail(err)
 
     # ----- size limit -----
+    def _select(self, table: str, keys: list[bytes], keep=None) -> list[tuple[bytes, bytes]]:
+        """(key, value) rows of ``table`` for the keys found (in chunks of 500), values that
+        ``keep`` accepts; the rows read are touched (their last-use time refreshed)."""
+        rows, stale = [], []
+        db = self._conn()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            for k, v, t in db.execute(f"SELECT k, v, t FROM {table} WHERE k IN ({','.join('?' * len(chunk))})", chunk):
+                if keep is None or keep(v):
+                    rows.append((k, v))
+                    stale.append((k, t))
+        self._touch(table, stale)
+        return rows
+
     def _touch(self, table: str, rows: list) -> None:
         """Mark rows as used now (at most once an hour per row, so that reads rarely write)."""
         now = _now()

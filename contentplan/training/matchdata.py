@@ -26,14 +26,18 @@ class PairSet:
     answering: dict                  # qid -> set of page ids judged to answer it
 
 
+def _read_csvs(d: Path, names: tuple[str, ...], what: str) -> list[pd.DataFrame]:
+    """The named CSV files of folder ``d`` as text frames; a missing one is a one-line InputError."""
+    for name in names:
+        if not (d / name).exists():
+            raise InputError(f"{d / name}: not found; {what} is {' + '.join(names)} in {d}")
+    return [pd.read_csv(d / name, dtype=str, keep_default_na=False) for name in names]
+
+
 def read_pair_set(real_dir: str | Path = REAL_DIR) -> PairSet:
     """Read questions.csv and judgments.csv (answered = adjudicated label)."""
     d = Path(real_dir)
-    for name in ("questions.csv", "judgments.csv"):
-        if not (d / name).exists():
-            raise InputError(f"{d / name}: not found; the real-page pair set is questions.csv + judgments.csv in {d}")
-    q = pd.read_csv(d / "questions.csv", dtype=str, keep_default_na=False)
-    j = pd.read_csv(d / "judgments.csv", dtype=str, keep_default_na=False)
+    q, j = _read_csvs(d, ("questions.csv", "judgments.csv"), "the real-page pair set")
     need_q = {"qid", "file", "lang", "split", "question"}
     need_j = {"qid", "page_id", "answered"}
     for frame, need, name in ((q, need_q, "questions.csv"), (j, need_j, "judgments.csv")):
@@ -145,11 +149,7 @@ def action_sites(actions_dir: str | Path = ACTION_DIR) -> tuple[pd.DataFrame, pd
     five small sites, and questions asking for a demo, a trial, a quote or a call, with the pages
     that answer them)."""
     d = Path(actions_dir)
-    for name in ("pages.csv", "questions.csv"):
-        if not (d / name).exists():
-            raise InputError(f"{d / name}: not found; the action-request set is pages.csv + questions.csv in {d}")
-    pages = pd.read_csv(d / "pages.csv", dtype=str, keep_default_na=False)
-    qs = pd.read_csv(d / "questions.csv", dtype=str, keep_default_na=False)
+    pages, qs = _read_csvs(d, ("pages.csv", "questions.csv"), "the action-request set")
     unknown = {p for a in qs.answering for p in a.split("|") if p} - set(pages.id)
     if unknown:
         raise InputError(f"{d / 'questions.csv'}: answering page(s) {', '.join(sorted(unknown))} not in pages.csv")

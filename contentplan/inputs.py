@@ -251,18 +251,11 @@ def detected_langs(texts: list[str]) -> list[str]:
     """:func:`~contentplan.model.lang.detect_lang` of each text, remembered in the on-disk cache."""
     from .model.embedders import cache_store, row_cache_enabled
     cache = cache_store() if row_cache_enabled() and texts else None
-    codes = ("fr", "en", "other")
-    hits = cache.get_many("lang-v1", texts, 1) if cache else {}
-    out: list[str] = [""] * len(texts)
-    new = {}
-    for k, text in enumerate(texts):
-        if k in hits and 0 <= int(hits[k][0]) < len(codes):
-            out[k] = codes[int(hits[k][0])]
-        else:
-            out[k] = detect_lang(text)
-            new[k] = codes.index(out[k])
+    hits = cache.get_texts("lang-v2", texts) if cache else {}
+    out = [hits[k] if hits.get(k) in ("fr", "en", "other") else detect_lang(t) for k, t in enumerate(texts)]
+    new = [k for k in range(len(texts)) if hits.get(k) != out[k]]
     if cache and new:
-        cache.put_many("lang-v1", [texts[k] for k in new], np.array([[v] for v in new.values()], dtype=np.float32))
+        cache.put_texts("lang-v2", [texts[k] for k in new], [out[k] for k in new])
     return out
 
 

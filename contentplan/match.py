@@ -11,8 +11,8 @@ on a handful of signals a person would use:
 - ``cos_gap``, ``bm25_gap``: how far the page is behind the question's best page on each signal;
 - ``stage_fit`` and ``format_fit``: how well the page's stage and format serve the question's stage.
 
-A small logistic model fuses them into one ranking score; the best page's score and its margin over
-the second page, the share of the question's words the page holds and whether it is in the
+A small linear model, fitted listwise (each question's answer against its own candidates), fuses
+them into one ranking score; the best page's score and its margin over the second page, the share of the question's words the page holds and whether it is in the
 question's language are then mapped to P(answered) by a second logistic model (P rises with the
 score and with the words found: checked when fitted). Both are fitted
 on a labeled real-page pair set (``contentplan dev calibrate-match``) and stored as plain JSON
@@ -755,18 +755,48 @@ def _logistic_offset(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float
     return w
 
 
-def _candidates(groups, candidates: int):
-    """(rows, labels, per-question weights) of the ranking fit: each answerable question's best
-    ``candidates`` pages by cosine + BM25, and its answering pages."""
-    rows, ys = [], []
+def _candidate_sets(groups, candidates: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each answerable question's best ``candidates`` pages by cosine + BM25 and its answering
+    pages: (their feature rows, which of them answer)."""
+    sets = []
     for X, pos in groups:
         if not pos:
             continue
         pre = X[:, 0] + X[:, 2]
-        cand = set(np.argsort(-pre, kind="stable")[:candidates].tolist()) | set(pos)
-        cand = sorted(cand)
-        rows.append(X[cand])
-        ys.append(np.array([c in pos for c in cand], dtype=float))
+        cand = sorted(set(np.argsort(-pre, kind="stable")[:candidates].tolist()) | set(pos))
+        sets.append((X[cand], np.array([c in pos for c in cand], dtype=bool)))
+    return sets
+
+
+def _listwise(sets: list[tuple[np.ndarray, np.ndarray]], l2: float = 1.0) -> np.ndarray:
+    """Ranking weights that maximise, over the questions, the probability a softmax of the scores
+    gives to the pages that answer among each question's candidates (a listwise, conditional-logit
+    fit: it learns to put the answer above that question's own rivals, which a per-page logistic
+    fit does not), L2-regularised on standardised features; returns the weights on the raw
+    features (a ranking needs no bias)."""
+    from scipy.optimize import minimize   # fitting only (contentplan dev calibrate-match)
+    allx = np.vstack([x for x, _ in sets]).astype(np.float64)
+    mu, sd = allx.mean(0), allx.std(0)
+    sd[sd < 1e-9] = 1.0
+    Z = [((x - mu) / sd, y) for x, y in sets]
+
+    def loss(w):
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for z, y in Z:
+            s = z @ w
+            e = np.exp(s - s.max())
+            total += float(np.log(e.sum()) - np.log(e[y].sum()))
+            grad = grad + z.T @ (e / e.sum()) - z[y].T @ (e[y] / e[y].sum())
+        return total, grad
+    res = minimize(loss, np.zeros(allx.shape[1]), jac=True, method="L-BFGS-B")
+    return res.x / sd
+
+
+def _candidates(groups, candidates: int):
+    """(rows, labels, per-question weights) of the candidate pages of :func:`_candidate_sets`,
+    stacked for a per-page fit (the apart features' weights)."""
+    sets = _candidate_sets(groups, candidates)
+    rows, ys = [x for x, _ in sets], [y.astype(float) for _, y in sets]
     Xr, yr = np.vstack(rows), np.concatenate(ys)
     # Each question weighs the same, however many candidates it has.
     sw = np.concatenate([np.full(len(y), 1.0 / len(y)) for y in ys])
@@ -794,12 +824,14 @@ def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, 
             out.append((X, pos))
         return out
     base = held(groups)
-    Xr, yr, sw = _candidates(base, candidates)
     # The ranking learns no language preference: the pair set's cross-lingual questions were written
     # in the other language on purpose, which would teach it to prefer the other language's page.
     # A same-language page only wins a tie (a page and its translation), by SAME_LANG_TIE.
     ranked = [k for k, f in enumerate(FEATURES) if f != "same_lang" and f not in APART]
-    coef, bias = _logistic(Xr[:, ranked], yr, l2=l2, sample_weight=sw)
+    # Listwise: each question's answer against its own candidates (grouped CV by site on the real
+    # pairs' fit split, hit@1 0.837 -> 0.858 against the per-page logistic fit of earlier versions).
+    coef = _listwise([(x[:, ranked], y) for x, y in _candidate_sets(base, candidates)], l2=l2)
+    bias = 0.0
     weights = dict.fromkeys(FEATURES, SAME_LANG_TIE)
     weights.update(dict.fromkeys(APART, 0.0))
     weights.update(zip((FEATURES[k] for k in ranked), coef.tolist()))

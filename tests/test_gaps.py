@@ -125,8 +125,11 @@ def test_bundled_example_deliberate_gaps_come_out_on_top(tmp_path, runner, cli):
     res = runner.invoke(cli, ["gaps", "--content", str(EXAMPLES / "content.csv"), "--questions", str(EXAMPLES / "questions.csv"),
                               "--personas", str(EXAMPLES / "personas.yaml"), "--scheme", "oni", "-o", str(tmp_path / "oni"), "-q"])
     oni = pd.read_csv(tmp_path / "oni" / "gaps.csv")
-    trust = oni[oni.stage == "trust"]
-    assert (trust.coverage[trust.questions > 0] < 0.3).all()
+    trust = oni[(oni.stage == "trust") & (oni.questions > 0)]
+    # The stage as a whole is the gap (its demand mostly unanswered); one persona's cell may hold a
+    # guide that does answer "GMAO ou field service, lequel choisir", so no cell may pass one half.
+    assert trust.answered_demand.sum() / trust.demand.sum() < 0.3
+    assert (trust.coverage < 0.5).all()
 
 
 def _chromium() -> str | None:

@@ -161,6 +161,29 @@ def test_fit_learns_positive_weights_and_ordered_operating_points():
     assert np.allclose(again.score(X), m.score(X), atol=1e-4)
 
 
+def test_listwise_ranking_puts_each_question_answer_above_its_own_rivals():
+    """The answer is the best page of ITS question on feature 0, but each question's pages sit at their
+    own level of it (a question-wide offset) and feature 1 is noise that is high on many non-answers:
+    the ranking fit must learn feature 0 and rank every question's answer first on fresh questions."""
+    from contentplan.match import _listwise
+
+    def sets(n, seed):
+        rnd = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            x = np.column_stack([rnd.normal(rnd.normal(0, 3), 0.3, 12), rnd.normal(0, 1, 12)])
+            y = np.zeros(12, dtype=bool)
+            j = int(np.argmax(x[:, 0]))
+            x[j, 0] += 0.5                 # the answer stands out from its own rivals
+            y[j] = True
+            out.append((x, y))
+        return out
+    w = _listwise(sets(200, 0))
+    assert w[0] > 0 and abs(w[1]) < w[0] / 5
+    fresh = sets(100, 1)
+    assert all(int(np.argmax(x @ w)) == int(np.flatnonzero(y)[0]) for x, y in fresh)
+
+
 def test_operating_points_on_a_known_curve():
     p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
     ok = np.array([1, 1, 1, 0, 1, 0, 1, 0], dtype=bool)

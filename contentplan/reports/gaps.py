@@ -570,7 +570,9 @@ def _briefs(qdf: pd.DataFrame, vecs: np.ndarray, sch: Scheme, gaps: pd.DataFrame
         demand = float(np.nansum(q_weight[mem]))   # as pandas sums: NaN skipped
         centroid = vecs[mem].mean(0)
         centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-        central = vecs[mem] @ centroid
+        # Rounded: two questions equally central (a 2-question topic) tie exactly, and the first in row
+        # order names the topic, whatever float noise the engine's batching leaves (~1e-7).
+        central = np.round(vecs[mem] @ centroid, 4)
         order = np.argsort(-central, kind="stable")
         name = topic_label(q_text[mem].tolist(), central, q_lang[mem].tolist(), lang)
         topics[mem] = name

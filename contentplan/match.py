@@ -12,9 +12,10 @@ on a handful of signals a person would use:
 - ``stage_fit`` and ``format_fit``: how well the page's stage and format serve the question's stage.
 
 A small linear model, fitted listwise (each question's answer against its own candidates), fuses
-them into one ranking score; the best page's score and its margin over the second page, the share of the question's words the page holds and whether it is in the
-question's language are then mapped to P(answered) by a second logistic model (P rises with the
-score and with the words found: checked when fitted). Both are fitted
+them into one ranking score; the best page's score and its margin over the second page, the share
+of the question's words the page holds and whether it is in the question's language are then
+mapped to P(answered) by a second logistic model (P rises with the score and with the words found:
+checked when fitted). Both are fitted
 on a labeled real-page pair set (``contentplan dev calibrate-match``) and stored as plain JSON
 (``data/match_model.json``): nothing heavier than numpy is needed at report time.
 """
@@ -768,39 +769,30 @@ def _candidate_sets(groups, candidates: int) -> list[tuple[np.ndarray, np.ndarra
     return sets
 
 
-def _listwise(sets: list[tuple[np.ndarray, np.ndarray]], l2: float = 1.0) -> np.ndarray:
+def _listwise(sets: list[tuple[np.ndarray, np.ndarray]], l2: float = 1.0, offsets=None) -> np.ndarray:
     """Ranking weights that maximise, over the questions, the probability a softmax of the scores
     gives to the pages that answer among each question's candidates (a listwise, conditional-logit
     fit: it learns to put the answer above that question's own rivals, which a per-page logistic
     fit does not), L2-regularised on standardised features; returns the weights on the raw
-    features (a ranking needs no bias)."""
+    features (a ranking needs no bias). ``offsets``: per set, scores the fitted terms add to (the
+    other features' fixed part)."""
     from scipy.optimize import minimize   # fitting only (contentplan dev calibrate-match)
     allx = np.vstack([x for x, _ in sets]).astype(np.float64)
     mu, sd = allx.mean(0), allx.std(0)
     sd[sd < 1e-9] = 1.0
-    Z = [((x - mu) / sd, y) for x, y in sets]
+    Z = [((x - mu) / sd, y, 0.0 if offsets is None else np.asarray(offsets[i], dtype=np.float64))
+         for i, (x, y) in enumerate(sets)]
 
     def loss(w):
         total, grad = 0.5 * l2 * float(w @ w), l2 * w
-        for z, y in Z:
-            s = z @ w
+        for z, y, off in Z:
+            s = z @ w + off
             e = np.exp(s - s.max())
             total += float(np.log(e.sum()) - np.log(e[y].sum()))
             grad = grad + z.T @ (e / e.sum()) - z[y].T @ (e[y] / e[y].sum())
         return total, grad
     res = minimize(loss, np.zeros(allx.shape[1]), jac=True, method="L-BFGS-B")
     return res.x / sd
-
-
-def _candidates(groups, candidates: int):
-    """(rows, labels, per-question weights) of the candidate pages of :func:`_candidate_sets`,
-    stacked for a per-page fit (the apart features' weights)."""
-    sets = _candidate_sets(groups, candidates)
-    rows, ys = [x for x, _ in sets], [y.astype(float) for _, y in sets]
-    Xr, yr = np.vstack(rows), np.concatenate(ys)
-    # Each question weighs the same, however many candidates it has.
-    sw = np.concatenate([np.full(len(y), 1.0 / len(y)) for y in ys])
-    return Xr, yr, sw * len(yr) / sw.sum()
 
 
 def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, l2: float = 1.0,
@@ -848,8 +840,8 @@ def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, 
     everything = list(groups) + list(extra)
     for f in APART:
         k = FEATURES.index(f)
-        Xa, ya, swa = _candidates(everything, candidates)
-        m.weights[f] = _logistic_offset(Xa[:, k], ya, m.score(Xa), l2=l2, sample_weight=swa)
+        sets = _candidate_sets(everything, candidates)
+        m.weights[f] = float(_listwise([(x[:, [k]], y) for x, y in sets], l2=l2, offsets=[m.score(x) for x, _ in sets])[0])
         A, ok = answer_table(m, everything)
         j = ANSWER_INPUTS.index(f)
         logit = A @ np.array([m.answer_weights[g] for g in ANSWER_INPUTS]) + m.answer_bias

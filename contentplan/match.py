@@ -117,6 +117,11 @@ def offered_actions(text: str) -> list[str]:
     return [a for a in ACTIONS if _OFFER_RE[a].search(f)]
 
 
+def _action_matrix(found: list[list[str]]) -> np.ndarray:
+    """(texts, ACTIONS) 1 where a text's list of actions (:func:`asked_actions`, :func:`offered_actions`) holds it."""
+    return np.array([[a in acts for a in ACTIONS] for acts in found], dtype=np.float32).reshape(-1, len(ACTIONS))
+
+
 def _served(offers: np.ndarray) -> np.ndarray:
     """(pages, actions) 1 where the page's offers serve a request for that action (:data:`ACCEPT`)."""
     accept = np.array([[b in ACCEPT[a] for b in ACTIONS] for a in ACTIONS], dtype=np.float32)
@@ -305,8 +310,7 @@ def build_index(titles, bodies, urls, passages, vectors, page_proba=None, serves
                      passage_page, D, presence, None if langs is None else np.asarray(langs, dtype=object),
                      _segments(owner), _segments(passage_page),
                      np.array([bool(_PRICE.search(f"{t} {b}")) for t, b in zip(titles, bodies)], dtype=np.float32),
-                     _served(np.array([[a in offered_actions(f"{t} {b} {slug_text(u)}") for a in ACTIONS]
-                                       for t, b, u in zip(titles, bodies, urls)], dtype=np.float32).reshape(n, len(ACTIONS))))
+                     _served(_action_matrix([offered_actions(f"{t} {b} {slug_text(u)}") for t, b, u in zip(titles, bodies, urls)])))
 
 
 def _segments(owner: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -381,7 +385,7 @@ def encode_queries(index: PageIndex, q_tokens: list[list[str]], vec=None, proba=
                    None if lang is None else np.asarray(lang, dtype=object),
                    np.array([bool(PRICE_WORDS.intersection(t)) for t in q_tokens], dtype=np.float32),
                    None if texts is None else
-                   np.array([[a in asked_actions(t) for a in ACTIONS] for t in texts], dtype=np.float32).reshape(-1, len(ACTIONS)))
+                   _action_matrix([asked_actions(t) for t in texts]))
 
 
 def _page_max_cos(index: PageIndex, Qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

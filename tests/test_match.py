@@ -321,6 +321,24 @@ def test_pair_set_errors_name_the_file(tmp_path):
         read_pair_set(tmp_path)
 
 
+def test_pair_set_counts_a_pages_translation_as_answering_unless_judged(tmp_path):
+    from contentplan.training.matchdata import read_pair_set
+    (tmp_path / "questions.csv").write_text("qid,file,lang,split,question\nq1,s.csv,en,fit,a?\nq2,s.csv,fr,fit,b?\n"
+                                            "q3,s.csv,en,fit,c?\n", encoding="utf-8")
+    (tmp_path / "judgments.csv").write_text("qid,page_id,answered\nq1,p-en,true\nq2,p-en,true\nq2,p-fr,false\n"
+                                            "q3,p-en,false\nq3,o-en,true\n", encoding="utf-8")
+    (tmp_path / "translations.csv").write_text("file,page_en,page_fr,translation\ns.csv,p-en,p-fr,yes\n"
+                                               "s.csv,o-en,o-fr,no\n", encoding="utf-8")
+    ps = read_pair_set(tmp_path)
+    # q1: the unjudged translation answers too; q2: the passes judged it, their label stands;
+    # q3: a pair that is not a translation adds nothing
+    assert ps.answering == {"q1": {"p-en", "p-fr"}, "q2": {"p-en"}, "q3": {"o-en"}}
+    (tmp_path / "translations.csv").write_text("file,page_en,page_fr,translation\ns.csv,p-en,p-fr,yes\n"
+                                               "s.csv,p-en,x-fr,yes\n", encoding="utf-8")
+    with pytest.raises(InputError, match="page p-en has two translations"):
+        read_pair_set(tmp_path)
+
+
 # ----------------------------------------------------------------------------- the shipped calibration
 
 REALTEXT = None

@@ -70,3 +70,22 @@ def test_page_ids_exist_and_no_page_text_is_copied(data):
             w = words(r.question)
             runs = [" ".join(w[i:i + 10]) for i in range(len(w) - 9)]
             assert not any(run in page for run in runs), f"{r.qid} copies 10+ words of its page"
+
+
+def test_translation_pairs_are_well_formed_and_two_passes_agree():
+    t = pd.read_csv(REAL / "translations.csv", dtype=str, keep_default_na=False)
+    assert list(t.columns) == ["file", "page_en", "page_fr", "translation", "pass_a", "pass_b", "agreement"]
+    assert set(t.translation) <= {"yes", "no"} and set(t.pass_a) | set(t.pass_b) <= {"yes", "no"}
+    agree = t[t.agreement == "agree"]
+    assert (agree.pass_a == agree.pass_b).all() and (agree.translation == agree.pass_a).all()
+    assert ((t.agreement == "adjudicated") == (t.pass_a != t.pass_b)).all()
+    # one other-language version per page at most
+    pages = pd.concat([t.page_en, t.page_fr])
+    assert pages.is_unique, "a page appears in two candidate pairs"
+    rt = find_realtext(ROOT / "corpora")
+    if rt is None:
+        pytest.skip("../shared/realtext is absent (a user's clone): page ids cannot be checked")
+    for f, grp in t.groupby("file"):
+        lang = pd.read_csv(rt / "pages" / f, dtype=str, keep_default_na=False).set_index("id").lang
+        assert set(grp.page_en) | set(grp.page_fr) <= set(lang.index), f"unknown page ids in {f}"
+        assert (lang[grp.page_en] == "en").all() and (lang[grp.page_fr] == "fr").all(), f"languages swapped in {f}"

@@ -47,7 +47,37 @@ def read_pair_set(real_dir: str | Path = REAL_DIR) -> PairSet:
     answering = {qid: set() for qid in q.qid}
     for qid, pid in zip(yes.qid, yes.page_id):
         answering.setdefault(qid, set()).add(pid)
+    twins = read_translations(d)
+    if twins:
+        # A page's translation on the same site answers what the page answers, unless the two passes
+        # judged that translation for this question themselves (pooling often left it unjudged).
+        judged = set(zip(j.qid, j.page_id))
+        for qid, pages in answering.items():
+            pages |= {twins[p] for p in list(pages) if p in twins and (qid, twins[p]) not in judged}
     return PairSet(q, answering)
+
+
+TRANSLATIONS = "translations.csv"
+
+
+def read_translations(real_dir: str | Path = REAL_DIR) -> dict:
+    """page id -> the id of its other-language version, from ``translations.csv`` (pairs both passes
+    called a translation, or adjudicated so); {} when the file is absent."""
+    path = Path(real_dir) / TRANSLATIONS
+    if not path.exists():
+        return {}
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    need = {"file", "page_en", "page_fr", "translation"}
+    if need - set(t.columns):
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(need - set(t.columns)))}")
+    t = t[t.translation.str.strip().str.lower() == "yes"]
+    out = {}
+    for en, fr in zip(t.page_en, t.page_fr):
+        for a, b in ((en, fr), (fr, en)):
+            if out.get(a, b) != b:
+                raise InputError(f"{path}: page {a} has two translations ({out[a]}, {b}); keep one pair per page")
+            out[a] = b
+    return out
 
 
 @dataclass

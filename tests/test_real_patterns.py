@@ -73,6 +73,19 @@ CASES = [
      "In public services it builds up quietly: old systems nobody dares to touch, rules copied from one form "
      "to the next. In this post we look at where it comes from and why it matters to the people who use "
      "the service.", "awareness"),
+    # slice t23: a customer's practical question about the card they hold is post-purchase; the same
+    # topics before or while opening the account are a prospect's decision (rules 11, 13, 16, 23)
+    ("my new card came today, does it work at the metro gates in madrid", "post-purchase"),
+    ("how many days my cheque of 250 take to show in balance", "post-purchase"),
+    ("paid a hotel in yen with the card, how you calculate the rate", "post-purchase"),
+    ("before I sign up: do you ship the card to Portugal and how long it takes?", "decision"),
+    ("the id check keeps failing at the registration step, i cannot finish opening the account", "decision"),
+    # slice t23: a conference talk on a general practice is consideration; an upgrade talk is for users
+    ("Talk, room 2, 11:00. Caching HTTP responses the right way: ETags, Cache-Control and a reverse proxy "
+     "in front of any REST API. We go through the headers, the usual traps and the numbers from one "
+     "migration.", "consideration"),
+    ("Workshop: upgrading your Larkspur app from v3 to v4 step by step: the deprecated options, the new "
+     "config file and the commands to run on your project.", "post-purchase"),
     ("What we heard: people's trust in online forms. We interviewed 40 residents about the forms they fill in "
      "online. Most told us they do not trust a form that asks for the same information twice, and many give "
      "up when a word is unclear.", "awareness"),
@@ -91,21 +104,23 @@ NO_JOURNEY = [  # rule 17
     # a speaker bio dense with technical words (slice t21)
     "About Lina Haddad. Lina is a backend engineer at a fintech, core contributor to an open-source GraphQL "
     "server for PHP, and trains teams on Symfony, Doctrine and API design.",
+    # an organisation's post about itself (slice t23)
+    "Meet our new logo. After months of workshops the team has a new visual identity: a new typeface, new "
+    "colours and a friendlier icon. Thank you to everyone who voted!",
     pytest.param("Nos 100 premiers jours. Il y a trois mois, l'équipe s'installait dans ses nouveaux locaux. Voici "
                  "quelques nouvelles : deux recrues, un premier atelier avec les agents, et beaucoup de cafés.",
                  marks=pytest.mark.xfail(strict=True, reason="known miss: a team's news about itself read as "
-                                                             "consideration (0.48)")),
+                                                             "consideration (0.37)")),
 ]
 
-NO_SIGNAL = [pytest.param("ok", marks=pytest.mark.xfail(strict=True, reason="known miss: read as none at 0.65 by the model "
+NO_SIGNAL = [pytest.param("ok", marks=pytest.mark.xfail(strict=True, reason="known miss: read as none at 0.70 by the model "
                                                       "with the nearest-neighbour vote")),
              "???",   # rule 18: nothing to decide on -> unclear
              pytest.param("je vois rien", marks=pytest.mark.xfail(
-                 strict=True, reason="known miss since slice t22: read as post-purchase at 0.61 (threshold 0.45)")),
-             pytest.param("26 days are completed", marks=pytest.mark.xfail(
-                 strict=True, reason="known miss since slice t22: read as post-purchase at 0.51 (threshold 0.45)")),
+                 strict=True, reason="known miss since slice t22: read as post-purchase at 0.61 (threshold 0.50)")),
+             "26 days are completed",   # abstains again since round 8 (threshold 0.50)
              pytest.param("ça bloque", marks=pytest.mark.xfail(
-                 strict=True, reason="known miss: read as post-purchase at 0.97; 'unclear' is never trained on"))]
+                 strict=True, reason="known miss: read as post-purchase at 0.96; 'unclear' is never trained on"))]
 
 
 @pytest.fixture(scope="module")

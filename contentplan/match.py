@@ -842,9 +842,9 @@ def fit_match_model(groups: list[tuple[np.ndarray, set]], candidates: int = 30, 
             raise ValueError(f"answered calibration gives {name} a weight of {answer[name]:.3f} (<= 0); more labeled pairs are needed")
     m.answer_weights, m.answer_bias = answer, b
     everything = list(groups) + list(extra)
+    sets = _candidate_sets(everything, candidates)
     for f in APART:
         k = FEATURES.index(f)
-        sets = _candidate_sets(everything, candidates)
         m.weights[f] = float(_listwise([(x[:, [k]], y) for x, y in sets], l2=l2, offsets=[m.score(x) for x, _ in sets])[0])
         A, ok = answer_table(m, everything)
         j = ANSWER_INPUTS.index(f)

@@ -41,8 +41,7 @@ def read_pair_set(real_dir: str | Path = REAL_DIR) -> PairSet:
     need_q = {"qid", "file", "lang", "split", "question"}
     need_j = {"qid", "page_id", "answered"}
     for frame, need, name in ((q, need_q, "questions.csv"), (j, need_j, "judgments.csv")):
-        if need - set(frame.columns):
-            raise InputError(f"{d / name}: missing column(s) {', '.join(sorted(need - set(frame.columns)))}")
+        _need_columns(frame, need, d / name)
     yes = j[j.answered.str.strip().str.lower().isin(("true", "1", "yes"))]
     answering = {qid: set() for qid in q.qid}
     for qid, pid in zip(yes.qid, yes.page_id):
@@ -52,31 +51,37 @@ def read_pair_set(real_dir: str | Path = REAL_DIR) -> PairSet:
         # A page's translation on the same site answers what the page answers, unless the two passes
         # judged that translation for this question themselves (pooling often left it unjudged).
         judged = set(zip(j.qid, j.page_id))
+        site = dict(zip(q.qid, q.file))
         for qid, pages in answering.items():
-            pages |= {twins[p] for p in list(pages) if p in twins and (qid, twins[p]) not in judged}
+            other = [twins.get((site.get(qid), p)) for p in pages]
+            pages |= {t for t in other if t is not None and (qid, t) not in judged}
     return PairSet(q, answering)
+
+
+def _need_columns(frame: pd.DataFrame, need: set, path: Path) -> None:
+    if need - set(frame.columns):
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(need - set(frame.columns)))}")
 
 
 TRANSLATIONS = "translations.csv"
 
 
 def read_translations(real_dir: str | Path = REAL_DIR) -> dict:
-    """page id -> the id of its other-language version, from ``translations.csv`` (pairs both passes
-    called a translation, or adjudicated so); {} when the file is absent."""
+    """(pages file, page id) -> the id of its other-language version on that site, from
+    ``translations.csv`` (pairs both passes called a translation, or adjudicated so); {} when the
+    file is absent."""
     path = Path(real_dir) / TRANSLATIONS
     if not path.exists():
         return {}
     t = pd.read_csv(path, dtype=str, keep_default_na=False)
-    need = {"file", "page_en", "page_fr", "translation"}
-    if need - set(t.columns):
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(need - set(t.columns)))}")
+    _need_columns(t, {"file", "page_en", "page_fr", "translation"}, path)
     t = t[t.translation.str.strip().str.lower() == "yes"]
     out = {}
-    for en, fr in zip(t.page_en, t.page_fr):
+    for f, en, fr in zip(t.file, t.page_en, t.page_fr):
         for a, b in ((en, fr), (fr, en)):
-            if out.get(a, b) != b:
-                raise InputError(f"{path}: page {a} has two translations ({out[a]}, {b}); keep one pair per page")
-            out[a] = b
+            if out.get((f, a), b) != b:
+                raise InputError(f"{path}: page {a} has two translations ({out[(f, a)]}, {b}); keep one pair per page")
+            out[(f, a)] = b
     return out
 
 

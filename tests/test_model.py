@@ -151,3 +151,42 @@ def test_saving_a_model_never_replaces_a_folder_that_is_not_a_model(tmp_path):
     save_model(est, meta, model_dir)
     save_model(est, meta, model_dir)   # a model folder is replaced, as retraining does
     assert (model_dir / "meta.json").is_file()
+
+
+def test_test_split_scores_count_a_none_answer_as_wrong_not_as_a_crash(tmp_path):
+    """A model whose most likely label is `none` for some test items (the eleventh column) is
+    scored as every command answers: `none`, wrong against a stage; canonical scoring must not
+    index past the ten stages."""
+    from types import SimpleNamespace
+
+    from contentplan.domain.schemes import model_labels
+    from contentplan.training.train import test_metrics
+
+    labels = model_labels()
+    test = tmp_path / "test"
+    test.mkdir()
+    rows = [("how much does it cost", "offer"), ("how do i import my contacts", "onboarding"),
+            ("what is churn", "problem"), ("hubspot vs salesforce", "vendor")]
+    (test / "questions_x.jsonl").write_text("".join(
+        json.dumps({"text": t, "stage": s, "lang": "en", "kind": "keyword", "industry": "saas", "market": "b2b"}) + "\n"
+        for t, s in rows), encoding="utf-8")
+    (test / "content_x.jsonl").write_text(json.dumps(
+        {"title": "Pricing", "body": "Plans and prices.", "stage": "offer", "format": "pricing_page", "lang": "en",
+         "industry": "saas", "market": "b2b", "mixed": False}) + "\n", encoding="utf-8")
+
+    def proba(texts):
+        out = np.zeros((len(texts), len(labels)))
+        for i, t in enumerate(texts):
+            gold = dict(rows)[t]
+            # The first two right, the last two answered `none`.
+            out[i, labels.index(gold) if i < 2 else labels.index("none")] = 1.0
+        return out
+
+    def documents(items, langs=None):   # every page answered `none`
+        return [SimpleNamespace(proba=np.eye(len(labels))[labels.index("none")]) for _ in items]
+
+    model = SimpleNamespace(proba=proba, documents=documents)
+    scores = test_metrics(model, tmp_path)
+    assert scores["canonical"]["questions"]["model"]["accuracy"] == pytest.approx(0.5)
+    assert scores["buyer-journey"]["questions"]["model"]["accuracy"] == pytest.approx(0.5)
+    assert scores["buyer-journey"]["content"]["model"]["accuracy"] == 0.0

@@ -142,3 +142,39 @@ def test_evaluate_accepts_funnel_labels_as_people_write_them(runner, cli, tmp_pa
     assert report["scheme"] == "buyer-journey" and report["results"]["model"]["n"] == 4
     assert set(report["abstention"]) == {"min_confidence", "unclear_rate", "accuracy_answered"}
     assert report["abstention"]["min_confidence"] == 0.0 and report["abstention"]["unclear_rate"] == 0.0
+
+
+def test_evaluate_scores_the_answer_commands_give_none_included():
+    """`none` is an answer of every command: evaluate must count it (right against gold `none`,
+    wrong against a stage), not score the runner-up stage; gold `unclear` is left out of the scores
+    and measures abstention."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from contentplan.domain.schemes import model_labels
+    from contentplan.training.evaluation import evaluate_labeled
+
+    labels = model_labels()
+    answer = {"where is my parcel": ("support", 0.9), "we are hiring a designer": ("none", 0.9),
+              "what is churn": ("none", 0.6), "ok": ("support", 0.4)}   # "ok": no answer above 0.5
+
+    def proba(texts, langs=None):
+        out = np.zeros((len(texts), len(labels)))
+        for i, t in enumerate(texts):
+            lab, p = answer[t]
+            out[i, labels.index(lab)] = p
+            out[i, labels.index("problem" if lab == "none" else "none")] = 1 - p   # the runner-up
+        out[texts.index("ok")] = 0.0
+        out[texts.index("ok"), [labels.index("support"), labels.index("vendor"), labels.index("problem")]] = (0.4, 0.3, 0.3)
+        return out
+
+    model = SimpleNamespace(proba=proba, path=None, min_confidence=0.5)
+    rep = evaluate_labeled(model, list(answer), ["post-purchase", "none", "awareness", "unclear"],
+                           load_scheme("buyer-journey"), "labeled.csv")
+    m = rep.results["model"]
+    assert m.n == 3 and m.accuracy == pytest.approx(2 / 3)          # "what is churn" answered none: wrong
+    assert m.per_stage_f1["none"] == pytest.approx(2 / 3) and m.per_stage_f1["awareness"] == 0.0
+    assert m.macro_f1 < 1.0
+    assert rep.abstention["n_gold_unclear"] == 1 and rep.abstention["gold_unclear_abstained"] == 1.0
+    assert "labeled 'unclear'" in rep.abstention_line()

@@ -68,7 +68,7 @@ def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data", rows:
 def guess_scheme(labels: list[str]) -> str:
     """The built-in scheme that names every label (the default, buyer-journey, first, so canonical labels and
     the common funnel names land there)."""
-    values = {str(v).strip() for v in labels}
+    values = {str(v).strip() for v in labels} - {"unclear", "UNCLEAR", "Unclear"}   # 'unclear' is in no scheme and every one
     for name in BUILTIN:
         scheme = load_scheme(name)
         if all(scheme.resolve(v) is not None for v in values):
@@ -108,8 +108,12 @@ class EvaluationReport:
         a = self.abstention
         if not a:
             return ""
-        return (f"With the model's abstention threshold ({a['min_confidence']}): {a['unclear_rate']:.1%} come out "
-                f"'unclear'; accuracy on the rest {a['accuracy_answered']:.4f} (scores above: argmax, no abstention)")
+        line = (f"With the model's abstention threshold ({a['min_confidence']}): {a['unclear_rate']:.1%} come out "
+                f"'unclear'; accuracy on the rest {a['accuracy_answered']:.4f} (scores above: every item answered, no abstention)")
+        if a.get("n_gold_unclear"):
+            line += (f"; of the {a['n_gold_unclear']} items labeled 'unclear' (left out of the scores), "
+                     f"{a['gold_unclear_abstained']:.1%} come out 'unclear'")
+        return line
 
 
 def load_baseline(model):
@@ -126,34 +130,53 @@ def load_baseline(model):
 
 def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, data_name: str,
                      titles: list[str] | None = None) -> EvaluationReport:
-    """Score model, TF-IDF-only baseline and cue-word rules on labeled texts (gold in scheme or canonical ids)."""
+    """Score model, TF-IDF-only baseline and cue-word rules on labeled texts (gold in scheme or canonical ids).
+
+    Predictions are what every command answers (:meth:`Scheme.decide`, before abstention): a scheme
+    stage, or ``none`` when that wins. Gold ``none`` (text on no journey) is scored like a stage;
+    gold ``unclear`` (no stage signal) is left out of the scores and measures abstention only."""
+    from ..domain.schemes import NONE, UNCLEAR
     from ..model.lang import detect_lang
     from ..model.rules import rule_stage
 
-    gold_s = gold_to_scheme(gold, scheme, data_name)
+    unclear = np.array([str(g).strip().lower() == UNCLEAR for g in gold], dtype=bool)
+    rows = [i + 1 for i in range(len(gold))]
+    gold_s = np.array([UNCLEAR] * len(gold), dtype=object)
+    if (~unclear).any():
+        gold_s[~unclear] = gold_to_scheme([g for g, u in zip(gold, unclear) if not u], scheme, data_name,
+                                          rows=[r for r, u in zip(rows, unclear) if not u])
+    labeled = ~unclear
     base = load_baseline(model)   # before the model's predictions: a refused baseline fails at once
     langs = [detect_lang(t) for t in texts]
-    M = scheme.projection_matrix()
-    ids = np.array(scheme.ids)
+    labels = list(scheme.ids) + [NONE]
 
-    def predict(m):
+    def decide(m, threshold: float = 0.0):
         if titles is not None:
             proba = np.vstack([d.proba for d in m.documents(list(zip(titles, texts)), langs)])
         else:
             proba = m.proba(texts, langs)
-        return proba @ M
+        return scheme.decide(proba, threshold)
 
-    sp = predict(model)
-    pred = ids[sp.argmax(1)]
-    results = {"model": score("model", gold_s, pred.tolist(), langs, scheme.ids)}
-    answered = (sp.max(1) >= model.min_confidence) & sp.any(axis=1)
-    gold_arr = np.array(gold_s)
-    abstention = {"min_confidence": model.min_confidence, "unclear_rate": round(float(1 - answered.mean()), 4),
-                  "accuracy_answered": round(float((pred[answered] == gold_arr[answered]).mean()), 4) if answered.any() else 0.0}
+    def answers(dec) -> np.ndarray:
+        return np.array([d or UNCLEAR for d in dec.dominant], dtype=object)
+
+    lab_langs = [lang for lang, keep in zip(langs, labeled) if keep]
+    g = gold_s[labeled].tolist()
+    dec = decide(model, model.min_confidence)
+    pred = answers(dec)
+    results = {"model": score("model", g, pred[labeled].tolist(), lab_langs, labels)}
+    answered = np.array([s != UNCLEAR for s in dec.stage], dtype=bool)
+    abstention = {"min_confidence": model.min_confidence,
+                  "unclear_rate": round(float(1 - answered[labeled].mean()), 4) if labeled.any() else 0.0,
+                  "accuracy_answered": round(float((pred == gold_s)[labeled & answered].mean()), 4) if (labeled & answered).any() else 0.0}
+    if unclear.any():
+        abstention.update({"n_gold_unclear": int(unclear.sum()),
+                           "gold_unclear_abstained": round(float((~answered[unclear]).mean()), 4)})
     if base is not None:
-        results["tfidf_only"] = score("tfidf_only", gold_s, ids[predict(base).argmax(1)].tolist(), langs, scheme.ids)
+        results["tfidf_only"] = score("tfidf_only", g, answers(decide(base))[labeled].tolist(), lab_langs, labels)
     joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]
-    results["rules"] = score("rules", gold_s, [scheme.of_canonical(rule_stage(t)) for t in joined], langs, scheme.ids)
+    rules = [scheme.of_canonical(rule_stage(t)) for t, keep in zip(joined, labeled) if keep]
+    results["rules"] = score("rules", g, rules, lab_langs, labels)
     return EvaluationReport(scheme.name, data_name, results, abstention)
 
 

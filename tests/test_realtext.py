@@ -137,6 +137,9 @@ def test_training_uses_trainable_real_labels_only_and_records_them(tmp_path, lab
     assert 0 <= held["all"]["calibration"]["ece"] <= 1
     _, meta2 = train_model(corpus, None, embedder="tfidf-hash", evaluate=False, real=False)
     assert meta2["real_sources_trained"] == [] and meta2["real_labels_sha256"] == ""
+    # Corpus-only: grouped CV scores the answer commands give, `none` included.
+    assert set(meta2["metrics_dev_grouped_cv"]["buyer-journey questions"]["per_stage_f1"]) == {
+        "awareness", "consideration", "decision", "post-purchase", "none"}
 
 
 def test_evaluate_real_without_shared_text_is_a_one_line_error(tmp_path, monkeypatch):

@@ -181,12 +181,13 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
     }
     bj = load_scheme("buyer-journey")
     if oof is not None:
-        proj = oof @ bj.projection_matrix(labels)
-        gold = np.array([bj.of_canonical(v) for v in cv_y])
-        pred = np.array(bj.ids)[proj.argmax(1)]
-        meta["min_confidence"] = tune_threshold(proj.max(1), pred == gold)
+        # The answer commands give (decide): a stage, or `none` when it wins; corpus items labeled none count.
+        cv_dec = bj.decide(oof, 0.0)
+        gold = np.array([bj.of_canonical(v) for v in cv_y], dtype=object)
+        pred = np.array(cv_dec.dominant, dtype=object)
+        meta["min_confidence"] = tune_threshold(cv_dec.confidence, pred == gold)
         mask = base.kind.to_numpy() == "question"
-        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), base.lang[mask].tolist(), bj.ids)
+        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), base.lang[mask].tolist(), [*bj.ids, "none"])
         meta["metrics_dev_grouped_cv"] = {"buyer-journey questions": dev.as_dict()}
     else:
         meta["min_confidence"] = 0.0

@@ -45,6 +45,10 @@ def test_two_passes_and_adjudication_are_consistent(data):
     adj = j[j.agreement == "adjudicated"]
     assert (adj.pass_a != adj.pass_b).all()
     assert len(agree) / len(j) >= 0.9
+    # Candidates pooled by the two retrievers (and the page written from), then the top-1 page of the
+    # matcher and of the old rule wherever that page had not been judged for the question.
+    assert set(j.pooled) <= {"retrievers", "matcher_top1", "old_rule_top1", "matcher_top1+old_rule_top1"}
+    assert (j.pooled == "retrievers").sum() == 2810
 
 
 def test_split_is_by_page_and_thirty_percent_held_out(data):

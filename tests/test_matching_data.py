@@ -46,8 +46,9 @@ def test_two_passes_and_adjudication_are_consistent(data):
     assert (adj.pass_a != adj.pass_b).all()
     assert len(agree) / len(j) >= 0.9
     # Candidates pooled by the two retrievers (and the page written from), then the top-1 page of the
-    # matcher and of the old rule wherever that page had not been judged for the question.
-    assert set(j.pooled) <= {"retrievers", "matcher_top1", "old_rule_top1", "matcher_top1+old_rule_top1"}
+    # matcher and of the old rule wherever that page had not been judged for the question, then the
+    # refitted matcher's top 3 on held-out questions.
+    assert set(j.pooled) <= {"retrievers", "matcher_top1", "old_rule_top1", "matcher_top1+old_rule_top1", "matcher_top3_heldout"}
     assert (j.pooled == "retrievers").sum() == 2810
 
 

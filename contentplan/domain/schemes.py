@@ -115,6 +115,12 @@ class StageDecision:
     scheme_proba: np.ndarray    # (n, n_stages)
     p_none: np.ndarray          # (n,)
 
+    @property
+    def answers(self) -> list[str]:
+        """The answer before abstention (a stage or ``none``), ``unclear`` for a blank row: what an
+        evaluation scores."""
+        return [d or UNCLEAR for d in self.dominant]
+
 
 @dataclass(frozen=True)
 class Scheme:

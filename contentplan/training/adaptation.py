@@ -385,7 +385,7 @@ def _to_model_labels(P: np.ndarray, classes: Sequence[str]) -> np.ndarray:
 
 
 def _answers(P: np.ndarray, classes: Sequence[str], scheme: Scheme) -> list[str]:
-    return [d or UNCLEAR for d in scheme.decide(_to_model_labels(P, classes), 0.0).dominant]
+    return scheme.decide(_to_model_labels(P, classes), 0.0).answers
 
 
 def _scores(gold: list[str], pred: list[str], scheme: Scheme) -> dict:
@@ -566,7 +566,7 @@ def corpus_check(base_dir: Path, est, base_meta: dict, corpus: str | Path) -> di
     gold = [bj.of_canonical(s) for s in tq.stage]
     out = {}
     for name, model in (("base", JourneyModel.load(base_dir)), ("adapted", JourneyModel(est, base_meta))):
-        pred = [d or UNCLEAR for d in bj.decide(model.proba(tq.text.tolist()), 0.0).dominant]
+        pred = bj.decide(model.proba(tq.text.tolist()), 0.0).answers
         out[name] = _scores(gold, pred, bj)
     return out
 

@@ -65,10 +65,16 @@ def gold_to_scheme(labels: list[str], scheme: Scheme, where: str = "data", rows:
     return out
 
 
+def is_unclear_label(label) -> bool:
+    """A gold label saying the text has no stage signal (rule 18): scored apart, never as a stage."""
+    from ..domain.schemes import UNCLEAR, label_key
+    return label_key(label) == UNCLEAR   # as `adapt` reads it: any case, accents or separators
+
+
 def guess_scheme(labels: list[str]) -> str:
     """The built-in scheme that names every label (the default, buyer-journey, first, so canonical labels and
     the common funnel names land there)."""
-    values = {str(v).strip() for v in labels} - {"unclear", "UNCLEAR", "Unclear"}   # 'unclear' is in no scheme and every one
+    values = {str(v).strip() for v in labels if not is_unclear_label(v)}   # 'unclear' is in no scheme and fits every one
     for name in BUILTIN:
         scheme = load_scheme(name)
         if all(scheme.resolve(v) is not None for v in values):
@@ -139,13 +145,12 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
     from ..model.lang import detect_lang
     from ..model.rules import rule_stage
 
-    unclear = np.array([str(g).strip().lower() == UNCLEAR for g in gold], dtype=bool)
-    rows = [i + 1 for i in range(len(gold))]
-    gold_s = np.array([UNCLEAR] * len(gold), dtype=object)
-    if (~unclear).any():
-        gold_s[~unclear] = gold_to_scheme([g for g, u in zip(gold, unclear) if not u], scheme, data_name,
-                                          rows=[r for r, u in zip(rows, unclear) if not u])
+    unclear = np.array([is_unclear_label(g) for g in gold], dtype=bool)
     labeled = ~unclear
+    keep = np.flatnonzero(labeled)
+    gold_s = np.array([UNCLEAR] * len(gold), dtype=object)
+    if len(keep):
+        gold_s[keep] = gold_to_scheme([gold[i] for i in keep], scheme, data_name, rows=(keep + 1).tolist())
     base = load_baseline(model)   # before the model's predictions: a refused baseline fails at once
     langs = [detect_lang(t) for t in texts]
     labels = list(scheme.ids) + [NONE]
@@ -157,13 +162,10 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
             proba = m.proba(texts, langs)
         return scheme.decide(proba, threshold)
 
-    def answers(dec) -> np.ndarray:
-        return np.array([d or UNCLEAR for d in dec.dominant], dtype=object)
-
-    lab_langs = [lang for lang, keep in zip(langs, labeled) if keep]
+    lab_langs = [langs[i] for i in keep]
     g = gold_s[labeled].tolist()
     dec = decide(model, model.min_confidence)
-    pred = answers(dec)
+    pred = np.array(dec.answers, dtype=object)
     results = {"model": score("model", g, pred[labeled].tolist(), lab_langs, labels)}
     answered = np.array([s != UNCLEAR for s in dec.stage], dtype=bool)
     abstention = {"min_confidence": model.min_confidence,
@@ -173,9 +175,9 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
         abstention.update({"n_gold_unclear": int(unclear.sum()),
                            "gold_unclear_abstained": round(float((~answered[unclear]).mean()), 4)})
     if base is not None:
-        results["tfidf_only"] = score("tfidf_only", g, answers(decide(base))[labeled].tolist(), lab_langs, labels)
+        results["tfidf_only"] = score("tfidf_only", g, np.array(decide(base).answers, dtype=object)[labeled].tolist(), lab_langs, labels)
     joined = [f"{t} {x}" if titles else x for t, x in zip(titles or [""] * len(texts), texts)]
-    rules = [scheme.of_canonical(rule_stage(t)) for t, keep in zip(joined, labeled) if keep]
+    rules = [scheme.of_canonical(rule_stage(joined[i])) for i in keep]
     results["rules"] = score("rules", g, rules, lab_langs, labels)
     return EvaluationReport(scheme.name, data_name, results, abstention)
 
@@ -209,7 +211,7 @@ def real_scores(proba: np.ndarray, frame: pd.DataFrame, scheme: Scheme, threshol
     from ..domain.schemes import NONE, UNCLEAR
 
     dec = scheme.decide(proba, 0.0)
-    pred = np.array([d or UNCLEAR for d in dec.dominant], dtype=object)
+    pred = np.array(dec.answers, dtype=object)
     gold = np.array([UNCLEAR if s == UNCLEAR else scheme.of_canonical(s) for s in frame.stage], dtype=object)
     labeled = gold != UNCLEAR
     labels = list(scheme.ids) + [NONE]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from ..domain.schemes import canonical_ids, list_schemes, load_scheme, model_labels
+from ..domain.schemes import NONE, canonical_ids, list_schemes, load_scheme, model_labels
 from ..errors import CorpusError, OutputError
 from ..model.artifacts import BASELINE, check_model_folder, save_model
 from ..model.embedders import DEFAULT_EMBEDDER
@@ -184,10 +184,10 @@ def train_model(corpus: str | Path = "corpora", output: str | Path | None = None
         # The answer commands give (decide): a stage, or `none` when it wins; corpus items labeled none count.
         cv_dec = bj.decide(oof, 0.0)
         gold = np.array([bj.of_canonical(v) for v in cv_y], dtype=object)
-        pred = np.array(cv_dec.dominant, dtype=object)
+        pred = np.array(cv_dec.answers, dtype=object)
         meta["min_confidence"] = tune_threshold(cv_dec.confidence, pred == gold)
         mask = base.kind.to_numpy() == "question"
-        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), base.lang[mask].tolist(), [*bj.ids, "none"])
+        dev = score("dev", gold[mask].tolist(), pred[mask].tolist(), base.lang[mask].tolist(), [*bj.ids, NONE])
         meta["metrics_dev_grouped_cv"] = {"buyer-journey questions": dev.as_dict()}
     else:
         meta["min_confidence"] = 0.0
@@ -264,10 +264,10 @@ def test_metrics(model, corpus: str | Path, baseline=None) -> dict:
                 continue
             g = [scheme.of_canonical(s) for s in gold]
             # The answer every command gives (decide): `none` when it wins, a wrong answer here.
-            res[kind] = {"model": score("model", g, scheme.decide(proba).dominant, langs, scheme.ids).as_dict(),
+            res[kind] = {"model": score("model", g, scheme.decide(proba).answers, langs, scheme.ids).as_dict(),
                          "rules": score("rules", g, [scheme.of_canonical(s) for s in rules], langs, scheme.ids).as_dict()}
             if base is not None:
-                res[kind]["tfidf_only"] = score("tfidf", g, scheme.decide(base).dominant, langs, scheme.ids).as_dict()
+                res[kind]["tfidf_only"] = score("tfidf", g, scheme.decide(base).answers, langs, scheme.ids).as_dict()
         out[scheme.name] = res
     # Canonical grain, questions only.
     # Argmax over every model label: `none` (a column after the ten stages) is an answer, wrong against a stage.

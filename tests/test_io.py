@@ -254,6 +254,38 @@ def test_xlsx_writer_never_writes_formulas(tmp_path):
     assert [c.value for c in ws["B"]] == ["n", 1.5, None]
 
 
+def test_xlsx_writer_cell_types_and_missing_values(tmp_path):
+    """Each kind of cell a report holds, written column by column: missing values of every pandas
+    flavour are blank cells (never the text '<NA>' or 'NaT', never a crash), numpy scalars are numbers,
+    an infinite score is an Excel error cell rather than a crash, ISO dates are dates."""
+    import datetime as dt
+
+    import numpy as np
+    import openpyxl
+    out = tmp_path / "o.xlsx"
+    frame = pd.DataFrame({
+        "text": pd.Series(["a", None, "", "d"], dtype="str"),
+        "count": pd.Series([1, None, 3, 4], dtype="Int64"),
+        "when": pd.to_datetime(["2026-01-02", None, "2026-03-04", "2026-05-06"]),
+        "iso": ["2026-01-02", "", "2026-03-04", "2026-05-06"],
+        "mixed": [np.float32(0.5), np.float32("nan"), np.int64(7), True],
+        "score": [0.25, float("inf"), float("nan"), 1.0],
+        "flag": [True, False, True, False],
+    })
+    write_table(frame, "xlsx", out)
+    ws = openpyxl.load_workbook(out).active
+    col = {c.value: c.column_letter for c in ws[1]}
+    values = {name: [c.value for c in ws[letter]][1:] for name, letter in col.items()}
+    assert values["text"] == ["a", None, None, "d"]
+    assert values["count"] == [1, None, 3, 4]
+    assert values["when"][1] is None and str(values["when"][0]).startswith("2026-01-02")
+    assert values["iso"] == [dt.datetime(2026, 1, 2), None, dt.datetime(2026, 3, 4), dt.datetime(2026, 5, 6)]
+    assert values["mixed"] == [0.5, None, 7, True]
+    assert values["score"][0] == 0.25 and values["score"][2] is None and values["score"][3] == 1
+    assert ws[f"{col['score']}3"].value == "=1/0"       # inf: XlsxWriter's #DIV/0! cell, loud in Excel
+    assert values["flag"] == [True, False, True, False]
+
+
 def test_output_never_overwrites_an_input(tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("text\na\n", encoding="utf-8")

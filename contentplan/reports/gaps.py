@@ -418,7 +418,10 @@ def _cluster(vecs: np.ndarray, distance: float = 0.75) -> np.ndarray:
     if n > 3000:  # keep memory bounded on huge cells
         from sklearn.cluster import MiniBatchKMeans
         k = max(2, n // 15)
-        return MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3, batch_size=2048).fit_predict(vecs)
+        # One k-means++ start, not three: on a cell of 8,491 questions the best of three starts had
+        # 0.8 % less inertia than one start, less than two seeds of best-of-three differ from each
+        # other (0.9 %), for twice the time (6.0 s against 2.8 s); on 3,064, one start had 0.2 % less.
+        return MiniBatchKMeans(n_clusters=k, random_state=0, n_init=1, batch_size=2048).fit_predict(vecs)
     from scipy.cluster.hierarchy import fcluster, linkage
     z = linkage(np.asarray(vecs, dtype=np.float64), method="average", metric="cosine")
     flat = fcluster(z, t=np.nextafter(distance, -np.inf), criterion="distance")   # merged only below distance

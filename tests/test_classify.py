@@ -176,6 +176,22 @@ def test_html_cells_are_read_as_pages(tiny_model_dir):
     assert out.confidence[2] > 0 and out.confidence[3] > 0
 
 
+def test_an_html_cell_with_a_huge_head_is_read_on_its_article(tiny_model_dir):
+    """A saved page whose head holds 300 KB of inline scripts and styles before the article: the
+    article is read, as for the same page without them (the cell was once cut at 200,000 characters
+    before parsing, which left only the title and classified the page on it, silently)."""
+    article = ("<main><h1>Crm pricing per user</h1><p>Crm pricing per user: tarif devis pompe à chaleur, "
+               "essai gratuit, plans from 12 € per seat.</p></main>")
+    head = "<script>window.x = '<div>' + 1;</script><style>.a{color:red}</style><!-- <p>not text</p> -->" * 4000
+    big = f"<html><head><title>Crm pricing per user</title>{head}</head><body>{article}</body></html>"
+    small = f"<html><head><title>Crm pricing per user</title></head><body>{article}</body></html>"
+    assert len(big) > 300_000
+    out = contentplan.classify([big, small], model=contentplan.load_model(tiny_model_dir))
+    cols = [c for c in out.columns if c.startswith("p_")]
+    assert np.allclose(out.loc[0, cols].to_numpy(float), out.loc[1, cols].to_numpy(float))
+    assert out.explanation[0] == out.explanation[1]
+
+
 def test_a_huge_one_word_cell_is_read_on_its_start(tiny_model_dir):
     """A short text of absurd length (a pasted blob without spaces) is classified on its first
     2,000 characters, like the encoder reads it, instead of making millions of n-grams."""

@@ -250,10 +250,17 @@ _DROP_TAGS = ["script", "style", "noscript", "iframe", "nav", "header", "footer"
 _BOILER = re.compile(r"(^|[-_ ])(nav|menu|footer|header|sidebar|cookie|breadcrumb|banner|share|social|newsletter-signup|related|comments?)([-_ ]|$)", re.I)
 
 
+# Elements whose content is never text, removed before parsing: saved pages and crawler exports often
+# hold hundreds of kilobytes of inline scripts, styles, JSON and SVG, which the parser would otherwise
+# build into a tree only for it to be dropped (:data:`_DROP_TAGS` drops them anyway). Comments go too.
+_NON_TEXT = re.compile(r"<(script|style|svg|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Main text of an HTML page; returns (title, text). Scripts, navigation and boilerplate are dropped."""
     from bs4 import BeautifulSoup
 
+    html = _NON_TEXT.sub(" ", html)
     try:
         soup = BeautifulSoup(html, "lxml")
     except Exception:  # lxml missing or failing: the stdlib parser is slower but always there

@@ -322,12 +322,14 @@ _HTML_CELL = re.compile(r"<\s*(html|body|head|main|article|section|div|p|h[1-6]|
 
 
 def strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
-    """Cells holding an HTML page (a crawler export) are read as a page: (titles, main texts)."""
+    """Cells holding an HTML page (a crawler export) are read as a page: (titles, main texts). The
+    whole cell is parsed (the text is cut at :data:`MAX_DOC_CHARS` later): a page whose head holds
+    200 KB of scripts and styles still has its article read, not only its title."""
     titles = [""] * len(texts)
     for i, t in enumerate(texts):
         if "<" in t and _HTML_CELL.search(t[:5000]):
             from ..io.documents import html_to_text
-            title, body = html_to_text(t[:4 * MAX_DOC_CHARS])
+            title, body = html_to_text(t)
             texts[i], titles[i] = (body, title) if body else (title, "")
     return texts, titles
 

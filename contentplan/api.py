@@ -37,6 +37,24 @@ from .progress import ROW_STEP, count_rows
 from .terminal import clean_line
 
 CHUNK_ROWS = 4096
+# Rows classified together hold at most this many characters of text: a few thousand short
+# queries, or a few dozen whole HTML pages, so that memory follows the rows and not the cells' size.
+PART_CHARS = 4 * 1024 ** 2
+
+
+def row_parts(texts: pd.Series, step: int, budget: int = PART_CHARS) -> list[tuple[int, int]]:
+    """(start, stop) row ranges of at most ``step`` rows whose texts hold at most ``budget``
+    characters together (a single longer row is a part of its own)."""
+    lengths = texts.fillna("").astype(str).str.len().to_numpy()
+    parts, start, size = [], 0, 0
+    for i, n in enumerate(lengths):
+        if i > start and (i - start >= step or size + n > budget):
+            parts.append((start, i))
+            start, size = i, 0
+        size += int(n)
+    if len(lengths):
+        parts.append((start, len(lengths)))
+    return parts
 
 
 def files_read(*paths, scheme=None, model_dir=None) -> list:
@@ -119,8 +137,8 @@ def run_classify(texts: Sequence[str], input_path: str | None, text_column: str 
                     # With a bar on screen, a few hundred rows at a time so that it moves smoothly;
                     # without one, the whole chunk (larger batches: ~15 % faster on 20k rows).
                     step = ROW_STEP if getattr(bar, "shown", False) else max(len(chunk), 1)
-                    for start in range(0, len(chunk), step):
-                        part = chunk.iloc[start:start + step].reset_index(drop=True)
+                    for start, stop in row_parts(chunk[column], step, PART_CHARS):
+                        part = chunk.iloc[start:stop].reset_index(drop=True)
                         writer.write(classify_frame(model, part, column, sch, min_confidence, brands, explain))
                         rows += len(part)
                         bar.update(len(part))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -411,6 +412,50 @@ def test_quote_never_closed_stops_at_the_line_limit(tmp_path, monkeypatch, runne
     assert res.exit_code == 1
     assert res.output.strip() == (f"Error: {p}: the row starting on line 3 has a cell over 1000 bytes (a quote never "
                                   "closed?); check the quotes on that line")
+
+@pytest.mark.parametrize("kind", ["csv", "txt"])
+def test_streamed_chunks_are_bounded_by_characters_not_only_rows(tmp_path, monkeypatch, kind):
+    """Cells holding whole pages: a streamed chunk ends once it holds CHUNK_CHARS characters, so
+    memory follows the rows read, not the size of each cell; no row is lost or split."""
+    from contentplan.io import tables
+    monkeypatch.setattr(tables, "STREAM_THRESHOLD", 100)
+    monkeypatch.setattr(tables, "CHUNK_CHARS", 2500)
+    p = tmp_path / f"pages.{kind}"
+    rows = [f"page {i} " + "word " * 199 for i in range(12)]     # ~1,000 characters each
+    p.write_text(("text\n" if kind == "csv" else "") + "\n".join(rows) + "\n", encoding="utf-8")
+    chunks = list(tables.iter_table(p, chunksize=4096))
+    assert [len(c) for c in chunks] == [3, 3, 3, 3]
+    assert [t.strip() for c in chunks for t in c.text] == [r.strip() for r in rows]
+
+
+def test_classify_parts_hold_a_bounded_amount_of_text(tmp_path, monkeypatch, runner, cli, tiny_model_dir):
+    """Rows classified together hold at most PART_CHARS characters (a few whole pages at a time);
+    the output has every row, in order, with the same stages as one part at a time."""
+    from contentplan import api
+    seen = []
+    real = api.classify_frame
+
+    def spy(model, part, *args, **kwargs):
+        seen.append(int(part.iloc[:, 0].str.len().sum()))
+        return real(model, part, *args, **kwargs)
+    p = tmp_path / "pages.csv"
+    texts = [f"Tarif {i} : " + "prix devis essai gratuit " * 40 for i in range(10)]   # ~1,000 characters each
+    p.write_text("text\n" + "\n".join(texts) + "\n", encoding="utf-8")
+    whole = runner.invoke(cli, ["classify", "-i", str(p), "-f", "csv", "--model", str(tiny_model_dir)])
+    monkeypatch.setattr(api, "PART_CHARS", 2500)
+    monkeypatch.setattr(api, "classify_frame", spy)
+    res = runner.invoke(cli, ["classify", "-i", str(p), "-f", "csv", "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert len(seen) == 5 and max(seen) <= 2500
+    assert res.stdout == whole.stdout
+
+
+def test_row_parts():
+    from contentplan.api import row_parts
+    assert row_parts(pd.Series(["a" * 10] * 7), 3, 100) == [(0, 3), (3, 6), (6, 7)]
+    assert row_parts(pd.Series(["a" * 60, "b" * 60, "c" * 200, "d", None]), 10, 100) == [(0, 1), (1, 2), (2, 3), (3, 5)]
+    assert row_parts(pd.Series([], dtype=str), 10, 100) == []
+
 
 def test_dev_zero_is_refused_at_once(runner, cli, tiny_model_dir):
     start = time.monotonic()

@@ -35,6 +35,9 @@ from .encoding import (
 
 DELIMITERS = [",", ";", "\t", "|"]
 STREAM_THRESHOLD = 64 * 1024 ** 2  # inputs above this are streamed in chunks
+# A streamed chunk also ends once its cells hold this many characters, so that memory follows the
+# rows read, not the size of their cells (a crawler export holds a whole HTML page per cell).
+CHUNK_CHARS = 16 * 1024 ** 2
 XLSX_EXTS = (".xlsx", ".xlsm")
 csv.field_size_limit(2 ** 31 - 1)  # a CMS export can hold a whole article (megabytes) in one cell; parsing lowers it to MAX_LINE_BYTES
 
@@ -428,16 +431,18 @@ def _stream(fh, data: bytes, name: str, ext: str, chunksize: int, path) -> Itera
 
 
 def _stream_lines(lines: Iterator[str], name: str, chunksize: int, parse, split: bool) -> Iterator[pd.DataFrame]:
-    """Chunks of ``chunksize`` lines, each parsed by ``parse(lines, first line number)``; ``split``:
+    """Chunks of ``chunksize`` lines (fewer once they hold :data:`CHUNK_CHARS` characters), each
+    parsed by ``parse(lines, first line number)``; ``split``:
     a line read may hold several (bare CR line ends of plain text)."""
     buf: list[str] = []
-    n = 0
+    n = size = 0
     for line in lines:
         buf.extend(line.splitlines() if split else [line.rstrip("\r\n")])
-        if len(buf) >= chunksize:
+        size += len(line)
+        if len(buf) >= chunksize or size >= CHUNK_CHARS:
             frame = parse(buf, n + 1)
             n += len(buf)
-            buf = []
+            buf, size = [], 0
             if not frame.empty:
                 yield frame
     if buf:
@@ -502,7 +507,7 @@ def _stream_csv(lines: Iterator[str], sep: str, name: str, chunksize: int) -> It
     reader = csv.reader(split_cr(lines), delimiter=sep)
     header = None
     buf: list[list[str]] = []
-    done = 0
+    done = size = 0
     try:
         for row in reader:
             done = reader.line_num
@@ -514,9 +519,10 @@ def _stream_csv(lines: Iterator[str], sep: str, name: str, chunksize: int) -> It
                 columns = _dedupe_columns(header, name)
                 continue
             buf.append(row)
-            if len(buf) >= chunksize:
+            size += sum(map(len, row))
+            if len(buf) >= chunksize or size >= CHUNK_CHARS:
                 yield pd.DataFrame(_fit_width(buf, len(header), sep), columns=columns, dtype=str)
-                buf = []
+                buf, size = [], 0
     except csv.Error as err:
         raise _csv_error(err, name, done + 1, f"cannot parse as delimited text (line {reader.line_num}: {err})") from None
     if header is None:

@@ -15,7 +15,7 @@ from ..domain.schemes import CANONICAL_INTENT, NONE, Scheme, canonical_ids, mode
 from ..io.tables import carried_names, detect_column
 from .artifacts import default_model_dir, load_runtime, read_meta
 from .lang import detect_lang
-from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, cached_passages
+from .passages import LONG_TEXT_WORDS, MAX_DOC_CHARS, passages
 from .rules import is_navigational
 from .runtime import LinearStageModel
 
@@ -178,7 +178,7 @@ class JourneyModel:
         plan = []
         for (title, body), lang in zip(items, langs):
             title, body = clean_cell(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
-            ps = cached_passages(body, lang) if body else []
+            ps = passages(body, lang) if body else []
             entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps],
                      "key": f"{lang}\x00{title}\x00{body}"}
             plan.append((entry, ps))

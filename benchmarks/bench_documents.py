@@ -60,12 +60,11 @@ def page_html(title: str, body: str, pad: int = 0) -> str:
 def encoder_rate(docs: list[tuple[str, str]]) -> tuple[float, int]:
     """Documents per second of the raw encoder over the texts the model embeds for them."""
     from contentplan.model.embedders import USEEmbedder
-    from contentplan.model.lang import detect_lang
     from contentplan.model.passages import MAX_DOC_CHARS, passages
     texts = []
     for t, b in docs:
         texts.append(t)
-        texts.extend(passages(b[:MAX_DOC_CHARS].strip(), detect_lang(f"{t} {b}")))
+        texts.extend(passages(b[:MAX_DOC_CHARS].strip()))
     enc = USEEmbedder()
     enc.embed(["warm up"])
     t0 = time.perf_counter()

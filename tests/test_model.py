@@ -124,7 +124,7 @@ def test_documents_are_not_decided_by_a_closing_call_to_action(tiny_model_dir):
             "Why do my customers leave? What is a normal churn rate? Why does churn rise in summer?\n\n"
             "What is churn in subscription businesses and why is it a risk for revenue? What is a cohort?\n\n"
             "Book a demo.")
-    (doc,) = model.documents([("What is customer churn", body)], ["en"])
+    (doc,) = model.documents([("What is customer churn", body)])
     assert len(doc.passages) == 3
     from contentplan.domain.schemes import canonical_ids
     assert canonical_ids()[int(np.argmax(doc.proba))] == "problem"

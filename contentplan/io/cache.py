@@ -153,7 +153,7 @@ class EmbeddingCache:
 
     # ----- text values -----
     def get_text(self, namespace: str, text: str) -> str | None:
-        """A derived text result (e.g. a passage split) stored for ``text``, or None."""
+        """A derived text result (e.g. a fetched page's text) stored for ``text``, or None."""
         try:
             k = self.key(namespace, text)
             row = self._conn().execute("SELECT v, t FROM txt WHERE k = ?", (k,)).fetchone()
@@ -319,5 +319,5 @@ ROW_CACHE = True   # False in Dask/Spark workers: per-text results are not cache
 
 
 def row_cache_enabled() -> bool:
-    """Whether per-text results (embeddings, probabilities, passage splits) go to the on-disk cache."""
+    """Whether per-text results (embeddings, probabilities, languages) go to the on-disk cache."""
     return ROW_CACHE and cache_enabled()

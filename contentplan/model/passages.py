@@ -35,7 +35,7 @@ _ABBREVIATION = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|(?<![\w.])(?:[A-Z]|Mr|Mrs|M
                            r"vs|cf|No|no|p|pp|vol|env|approx|fig|Inc|Ltd|Co|Corp)\.)$")
 
 
-def _split_block(block: str, lang: str = "en") -> list[str]:
+def _split_block(block: str) -> list[str]:
     if len(block.split()) <= 25:
         return [block]
     out: list[str] = []
@@ -50,13 +50,13 @@ def _split_block(block: str, lang: str = "en") -> list[str]:
     return out
 
 
-def passages(text: str, lang: str = "en", size: int = PASSAGE_WORDS) -> list[str]:
+def passages(text: str, size: int = PASSAGE_WORDS) -> list[str]:
     """Consecutive sentences of one paragraph grouped until about ``size`` words. Paragraphs are never
     merged, so a closing call to action is seen (and weighed) as its own passage."""
     out = []
     for block in _blocks(text):
         cur, n = [], 0
-        for s in _split_block(block, lang):
+        for s in _split_block(block):
             w = len(s.split())
             if cur and n + w > size:
                 out.append(" ".join(cur))

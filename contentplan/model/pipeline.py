@@ -154,15 +154,13 @@ class JourneyModel:
                 cache.put_many(ns, [texts[i] for i in rows], p.astype(np.float32))
         return out
 
-    def documents(self, items: Sequence[tuple[str, str]], langs: Sequence[str] | None = None,
-                  urls: Sequence[str] | None = None) -> list[DocResult]:
+    def documents(self, items: Sequence[tuple[str, str]], urls: Sequence[str] | None = None) -> list[DocResult]:
         """Classify (title, body) pairs passage by passage, in one batch.
 
         The document's probabilities mix its title, the whole text and the mean of its passages
         (weighted by length), so one closing call to action does not decide the stage. With
         ``urls``, the words of each page's URL path are read with its title (:func:`with_url`).
         """
-        langs = langs or [detect_lang(f"{t} {b}") for t, b in items]
         if urls is not None:
             items = [(with_url(clean_cell(t), u), b) for (t, b), u in zip(items, urls)]
         batch: list[str] = []
@@ -176,11 +174,11 @@ class JourneyModel:
             return seen[text]
 
         plan = []
-        for (title, body), lang in zip(items, langs):
+        for title, body in items:
             title, body = clean_cell(title)[:1000], (body or "")[:MAX_DOC_CHARS].strip()
-            ps = passages(body, lang) if body else []
+            ps = passages(body) if body else []
             entry = {"title": slot(title) if title else None, "whole": None, "ps": [slot(p) for p in ps],
-                     "key": f"{lang}\x00{title}\x00{body}"}
+                     "key": f"{title}\x00{body}"}
             plan.append((entry, ps))
         vecs = self.embed(batch) if batch else None
         probs, whole_probs = self._cached_document_probas(batch, vecs, plan)
@@ -273,14 +271,14 @@ class JourneyModel:
         whole = self.reorder(est.predict_proba_counts(agg @ wc, agg @ cc, whole_vecs))
         return probs, whole
 
-    def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
         """Canonical probabilities; long texts (over ~40 words) go through passage aggregation."""
         texts = [t if isinstance(t, str) else clean_cell(t) for t in texts]
         long_idx = [i for i, t in enumerate(texts) if len(t.split()) > LONG_TEXT_WORDS]
         long_set = set(long_idx)
         out = self.short_proba(["" if i in long_set else t for i, t in enumerate(texts)])
         if long_idx:
-            docs = self.documents([("", texts[i]) for i in long_idx], [langs[i] for i in long_idx] if langs else None)
+            docs = self.documents([("", texts[i]) for i in long_idx])
             for i, d in zip(long_idx, docs):
                 out[i] = d.proba
         return out
@@ -353,7 +351,7 @@ def label_frame(model: JourneyModel, texts: Sequence, scheme: Scheme, min_confid
         p, words = model.estimator.predict_proba_words(short, model.embed(short))
         canon[short_idx] = model.reorder(p)
     if long_idx:
-        for i, d in zip(long_idx, model.documents([(titles[i], texts[i]) for i in long_idx], [langs[i] for i in long_idx])):
+        for i, d in zip(long_idx, model.documents([(titles[i], texts[i]) for i in long_idx])):
             canon[i] = d.proba
     dec = scheme.decide(canon, threshold)
     sp = dec.scheme_proba

@@ -251,7 +251,7 @@ def _classify_content(m: JourneyModel, sch: Scheme, inv: pd.DataFrame):
     'none' for pages on no journey), the stage mix and the format; the passage vectors are kept in
     ``docs`` for matching. Returns (content, docs, canonical probabilities)."""
     langs_c = content_langs(inv)
-    docs = m.documents(list(zip(inv.title, inv.body)), langs_c, urls=inv.url.tolist())
+    docs = m.documents(list(zip(inv.title, inv.body)), urls=inv.url.tolist())
     c_proba = np.vstack([d.proba for d in docs]) if docs else np.zeros((0, len(model_labels())))
     c_dec = sch.decide(c_proba, m.min_confidence)
     content = pd.DataFrame({

@@ -65,7 +65,7 @@ def tag_documents(paths, scheme: str | Scheme = DEFAULT_SCHEME, personas=None,
     # The page's URL when its front matter declares one, else the last folders of its path
     # (content/blog/2024/post.md): both say which section of a site the piece lives in.
     urls = [str(d.meta.get("url") or d.meta.get("permalink") or "/".join(Path(d.path).parts[-3:])) for d in docs]
-    results = m.documents([(d.title, d.text) for d in docs], langs, urls=urls)
+    results = m.documents([(d.title, d.text) for d in docs], urls=urls)
     threshold = m.min_confidence if min_confidence is None else float(min_confidence)
     matcher = PersonaMatcher(plist, m.embed) if plist and m.estimator.embedder else None
     tags = []

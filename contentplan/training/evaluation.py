@@ -157,9 +157,9 @@ def evaluate_labeled(model, texts: list[str], gold: list[str], scheme: Scheme, d
 
     def decide(m, threshold: float = 0.0):
         if titles is not None:
-            proba = np.vstack([d.proba for d in m.documents(list(zip(titles, texts)), langs)])
+            proba = np.vstack([d.proba for d in m.documents(list(zip(titles, texts)))])
         else:
-            proba = m.proba(texts, langs)
+            proba = m.proba(texts)
         return scheme.decide(proba, threshold)
 
     lab_langs = [langs[i] for i in keep]
@@ -260,8 +260,7 @@ def real_proba(model, frame: pd.DataFrame) -> np.ndarray:
         out[msg] = model.proba(frame.text.iloc[msg].tolist())
     if len(pages):
         items = [(t, page_body(t, x)) for t, x in zip(frame.title.iloc[pages], frame.text.iloc[pages])]
-        langs = [l if l in ("fr", "en") else None for l in frame.lang.iloc[pages]]
         urls = frame.url.iloc[pages].tolist() if "url" in frame else None
-        docs = model.documents(items, langs if all(langs) else None, urls=urls)
+        docs = model.documents(items, urls=urls)
         out[pages] = np.vstack([d.proba for d in docs])
     return out

@@ -112,7 +112,7 @@ def index_site(name: str, ids: list[str], titles: list[str], bodies: list[str], 
     """Classify and index pages as the gap report does (passages, vectors, stage, format)."""
     from ..domain.formats import detect_format
     from ..domain.schemes import formats, model_labels
-    docs = model.documents(list(zip(titles, bodies)), langs, urls=urls)
+    docs = model.documents(list(zip(titles, bodies)), urls=urls)
     proba = np.vstack([doc.proba for doc in docs])
     labels = model_labels()
     fm = formats()

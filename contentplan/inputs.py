@@ -38,14 +38,11 @@ def read_content(source, where: str | None = None) -> pd.DataFrame:
     return read_content_carry(source, where)[0]
 
 
-_HTML_CELL = re.compile(r"<\s*(html|body|main|article|section|div|p|h[1-6]|span|br|table|ul|ol|li|figure|img)\b[^>]*>|<!--\s*wp:", re.IGNORECASE)
-
-
 def _html_text(body: str) -> str:
     """The text of a body a CMS exports as HTML (WordPress Content, HubSpot Post Body, Shopify Body HTML)."""
-    if "<" not in body or not _HTML_CELL.search(body[:5000]):
+    from .io.documents import html_to_text, looks_like_html
+    if not looks_like_html(body):
         return body
-    from .io.documents import html_to_text
     title, text = html_to_text(body)
     return text or title
 

@@ -256,6 +256,17 @@ _BOILER = re.compile(r"(^|[-_ ])(nav|menu|footer|header|sidebar|cookie|breadcrum
 _NON_TEXT = re.compile(r"<(script|style|svg|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 
 
+# A table cell holding HTML (a crawler export's page, a CMS body) opens one of these elements, or a
+# WordPress block comment, near its start; "i <3 it" or "a < b" are plain text.
+_HTML_CELL = re.compile(r"<\s*(html|head|body|main|article|section|div|p|h[1-6]|span|br|table|ul|ol|li|figure|img)\b[^>]*>"
+                        r"|<!--\s*wp:", re.IGNORECASE)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether a table cell holds HTML to be read as a page rather than as plain text."""
+    return "<" in text and _HTML_CELL.search(text[:5000]) is not None
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Main text of an HTML page; returns (title, text). Scripts, navigation and boilerplate are dropped."""
     from bs4 import BeautifulSoup

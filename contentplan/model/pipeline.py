@@ -316,17 +316,14 @@ def intent_of(proba_row: np.ndarray, text: str, brands: tuple[str, ...]) -> str:
     return max(INTENTS, key=lambda k: scores[k])
 
 
-_HTML_CELL = re.compile(r"<\s*(html|body|head|main|article|section|div|p|h[1-6]|span|br|table|ul|li)\b[^>]*>", re.I)
-
-
 def strip_html(texts: list[str]) -> tuple[list[str], list[str]]:
     """Cells holding an HTML page (a crawler export) are read as a page: (titles, main texts). The
     whole cell is parsed (the text is cut at :data:`MAX_DOC_CHARS` later): a page whose head holds
     200 KB of scripts and styles still has its article read, not only its title."""
+    from ..io.documents import html_to_text, looks_like_html
     titles = [""] * len(texts)
     for i, t in enumerate(texts):
-        if "<" in t and _HTML_CELL.search(t[:5000]):
-            from ..io.documents import html_to_text
+        if looks_like_html(t):
             title, body = html_to_text(t)
             texts[i], titles[i] = (body, title) if body else (title, "")
     return texts, titles
